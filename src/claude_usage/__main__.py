@@ -1,0 +1,7 @@
+"""`python -m claude_usage`."""
+
+from __future__ import annotations
+
+from claude_usage import cli
+
+raise SystemExit(cli.main())

@@ -1,0 +1,1 @@
+"""Test helpers: the CLI runner, credentials writers, the tmux driver."""
