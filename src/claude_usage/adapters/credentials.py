@@ -1,0 +1,406 @@
+"""Claude Code's subscription login, read-only: the env token, the macOS Keychain, the credentials file.
+
+Owns where the OAuth access token comes from, in Claude Code's own order (shared/docs/credentials.md
+§1-§4), the `Secret` that carries it, and the translation of every foreign failure (OSError, JSON,
+UnicodeDecodeError, subprocess) into `AuthError`s that name the file but never show the token or the
+file's content. Never writes, refreshes or creates anything in Claude Code's directories or keychain
+item, never scans the keychain, never reads or sends an API key (it only notes that one is set).
+
+Must not import rich, httpx or sqlite3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from claude_usage.adapters.paths import ClaudePaths
+from claude_usage.clock import SystemClock
+from claude_usage.core.fmt import plan_label
+from claude_usage.errors import AuthError, NotLoggedIn, TokenExpired
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from claude_usage.clock import Clock
+
+ENV_TOKEN = "CLAUDE_CODE_OAUTH_TOKEN"  # noqa: S105  (the variable's name, not a secret)
+PROFILE_SCOPE = "user:profile"
+EXPIRY_MARGIN = timedelta(minutes=5)  # Claude Code refreshes inside this margin; we send nothing then
+KEYCHAIN_TIMEOUT_S = 5.0
+KEYCHAIN_COOLDOWN_S = 600.0  # after a refused/locked/slow keychain read, don't ask again for this long
+KEYCHAIN_NO_ITEM = 44  # `security` exit status: no such item
+KEYCHAIN_LOCKED = 36  # `security` exit status: keychain locked / user interaction not allowed
+
+_DEFAULT_ENV_SCOPES = ("user:inference",)
+_ACCOUNT_RE = re.compile(r"[A-Za-z0-9._-]+")
+_HEX_RE = re.compile(r"(?:[0-9a-fA-F]{2})+")
+_API_KEY_VARS = ("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_API_KEY")
+_PROVIDER_VARS = (
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_USE_FOUNDRY",
+    "CLAUDE_CODE_USE_ANTHROPIC_AWS",
+    "CLAUDE_CODE_USE_MANTLE",
+)
+_FALSY = frozenset({"", "0", "false", "no", "off"})
+
+# One keychain read at a time in this process, so macOS never stacks identical prompts.
+_KEYCHAIN_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Secret:
+    """An access token that never shows itself: `repr` and `str` give a fingerprint prefix only."""
+
+    _value: str = field(repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the token, first 16 hex digits: safe to show, compare and key caches by."""
+        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
+
+    def reveal(self) -> str:
+        """The token itself; only the HTTP adapter calls this."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(fp={self.fingerprint[:8]}\N{HORIZONTAL ELLIPSIS})"
+
+    def __str__(self) -> str:
+        return self.__repr__()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credentials:
+    """One usable login: the token, what we know about it, and notices for the user."""
+
+    token: Secret
+    expires_at: datetime | None  # aware UTC; None for env tokens
+    scopes: tuple[str, ...] | None
+    plan: str | None  # e.g. "Max 5x"
+    source: str  # "CLAUDE_CODE_OAUTH_TOKEN", the file path, or "macOS Keychain (<service>)"
+    account_id: str | None  # accountUuid[:organizationUuid]
+    notes: tuple[str, ...] = ()  # one-line notices: fallback reasons, API-key billing, file mode
+    from_env: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Missing:
+    """No stored login: `what` says where we looked; `keychain_problem` why the keychain gave nothing."""
+
+    what: str
+    keychain_problem: str | None = None
+
+
+class CredentialReader:
+    """Finds the login to read usage with; cheap to call at every poll (keychain reads are cached)."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        clock: Clock | None = None,
+        platform: str = sys.platform,
+        use_keychain: bool = True,
+        keychain_timeout_s: float = KEYCHAIN_TIMEOUT_S,
+    ) -> None:
+        self._env = dict(env)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._paths = ClaudePaths.from_env(self._env)
+        self._keychain_on = use_keychain and platform == "darwin"
+        self._keychain_timeout_s = keychain_timeout_s
+        # Guarded by _KEYCHAIN_LOCK:
+        self._keychain_cached: Credentials | None = None
+        self._keychain_blocked_until = float("-inf")  # monotonic seconds
+        self._keychain_problem: str | None = None
+
+    @property
+    def keychain_source(self) -> str:
+        """How a login read from the macOS Keychain is named in `Credentials.source`."""
+        return f"macOS Keychain ({self._paths.keychain_service})"
+
+    def invalidate(self) -> None:
+        """Forget the in-memory copy of the keychain item (after a 401); the failure cooldown stays."""
+        with _KEYCHAIN_LOCK:
+            self._keychain_cached = None
+
+    def read(self, *, skip_env_token: bool = False, skip_reason: str | None = None) -> Credentials:
+        """The login to use now; raises NotLoggedIn, TokenExpired or AuthError (one line, no token)."""
+        notes: list[str] = [skip_reason] if skip_env_token and skip_reason else []
+        token = self._env.get(ENV_TOKEN, "").strip()
+        if token and not skip_env_token:
+            scopes = tuple(self._env.get("CLAUDE_CODE_OAUTH_SCOPES", "").split()) or _DEFAULT_ENV_SCOPES
+            if PROFILE_SCOPE in scopes:
+                return self._finish(self._env_credentials(token, scopes), notes)
+            why = f"{ENV_TOKEN} lacks the {PROFILE_SCOPE} scope (setup-token tokens can't read usage)"
+            found = self._stored(notes)
+            if isinstance(found, _Missing):
+                raise AuthError(
+                    f"{why}, and there is no stored login to use instead ({found.what}); "
+                    f"run `claude` then /login, or give the token {PROFILE_SCOPE}"
+                )
+            notes.insert(0, f"{why}; using the stored login in {found.source}")
+            return self._finish(found, notes)
+        found = self._stored(notes)
+        if isinstance(found, _Missing):
+            if skip_env_token and token:
+                lead = skip_reason or f"{ENV_TOKEN} cannot read usage"
+                raise AuthError(f"{lead}, and there is no stored login to use instead ({found.what})")
+            raise self._not_logged_in(found)
+        return self._finish(found, notes)
+
+    # -- choosing ------------------------------------------------------------------------------------
+
+    def _env_credentials(self, token: str, scopes: tuple[str, ...]) -> Credentials:
+        plan = plan_label(
+            self._env.get("CLAUDE_CODE_SUBSCRIPTION_TYPE"), self._env.get("CLAUDE_CODE_RATE_LIMIT_TIER")
+        )
+        return Credentials(
+            token=Secret(token),
+            expires_at=None,
+            scopes=scopes,
+            plan=plan,
+            source=ENV_TOKEN,
+            account_id=None,
+            from_env=True,
+        )
+
+    def _stored(self, notes: list[str]) -> Credentials | _Missing:
+        """The stored login (keychain first on macOS, then the file), checked for expiry."""
+        keychain_problem = None
+        where: list[str] = []
+        if self._keychain_on:
+            found = self._from_keychain()
+            if isinstance(found, Credentials):
+                self._check_alive(found)
+                return found
+            keychain_problem = found.keychain_problem
+            if found.what:
+                where.append(found.what)
+        file_found = self._from_file(notes)
+        if isinstance(file_found, _Missing):
+            return _Missing(", ".join([*where, file_found.what]), keychain_problem)
+        if keychain_problem:
+            notes.append(
+                f"Could not read {self.keychain_source} ({keychain_problem}); using {file_found.source}"
+            )
+        self._check_alive(file_found)
+        return file_found
+
+    def _finish(self, creds: Credentials, notes: list[str]) -> Credentials:
+        billing = self._billing_var()
+        if billing:
+            whose = f"those of {ENV_TOKEN}" if creds.from_env else f"the stored login's ({creds.source})"
+            notes.insert(
+                0,
+                f"{billing} is set, so Claude Code in this shell bills the API key or provider, "
+                f"not your subscription; the numbers shown are {whose}",
+            )
+        return dataclasses.replace(creds, notes=tuple(notes))
+
+    def _not_logged_in(self, missing: _Missing) -> AuthError:
+        if missing.keychain_problem:
+            return AuthError(
+                f"Could not read {self.keychain_source} ({missing.keychain_problem}) and found no other "
+                f"login ({missing.what}); unlock the keychain, then try again"
+            )
+        billing = self._billing_var()
+        if billing:
+            return NotLoggedIn(
+                f"{billing} is set: that is API billing, not a subscription; usage limits belong to a "
+                f"claude.ai login and none was found ({missing.what}); run `claude` then /login"
+            )
+        return NotLoggedIn(
+            f"Not logged in to Claude Code with a subscription ({missing.what}); run `claude` then /login"
+        )
+
+    def _billing_var(self) -> str | None:
+        """The first variable that makes Claude Code bill an API key or cloud provider; never its value."""
+        for name in _API_KEY_VARS:
+            if self._env.get(name):
+                return name
+        for name in _PROVIDER_VARS:
+            if self._env.get(name, "").strip().lower() not in _FALSY:
+                return name
+        return None
+
+    def _check_alive(self, creds: Credentials) -> None:
+        if creds.expires_at is None:
+            return
+        now = self._clock.now()
+        if creds.expires_at - now > EXPIRY_MARGIN:
+            return
+        local = creds.expires_at.astimezone()
+        when = (
+            f"{local:%H:%M}" if abs(creds.expires_at - now) < timedelta(days=1) else f"{local:%Y-%m-%d %H:%M}"
+        )
+        verb = "expired" if creds.expires_at <= now else "expires"
+        raise TokenExpired(
+            f"The Claude Code login token in {creds.source} {verb} at {when}; run `claude` to refresh it"
+        )
+
+    # -- the credentials file ------------------------------------------------------------------------
+
+    def _from_file(self, notes: list[str]) -> Credentials | _Missing:
+        path = self._paths.credentials_file
+        try:
+            with open(path, "rb") as fh:
+                mode = os.fstat(fh.fileno()).st_mode
+                raw = fh.read()
+        except FileNotFoundError:
+            return _Missing(f"no {path}")
+        except OSError as exc:
+            raise AuthError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}") from exc
+        found = _parse_store(raw, str(path))
+        if found is None:
+            return _Missing(f"{path} holds no claudeAiOauth login")
+        if os.name == "posix" and stat.S_IMODE(mode) & 0o044:
+            notes.append(
+                f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}); "
+                "Claude Code keeps it 0600: chmod 600 it"
+            )
+        return found
+
+    # -- the macOS Keychain --------------------------------------------------------------------------
+
+    def _from_keychain(self) -> Credentials | _Missing:
+        """At most one `security` run per call; none while a good copy is cached or after a failure."""
+        service = self._paths.keychain_service
+        with _KEYCHAIN_LOCK:
+            cached = self._keychain_cached
+            if cached is not None and not self._expiring(cached):
+                return cached
+            if self._clock.monotonic() < self._keychain_blocked_until:
+                if cached is not None:
+                    return cached
+                return _Missing("", self._keychain_problem)
+            raw, problem = self._run_security(service)
+            if problem is not None:
+                self._keychain_blocked_until = self._clock.monotonic() + KEYCHAIN_COOLDOWN_S
+                self._keychain_problem = f"{problem}; not asking again for 10 minutes"
+                return _Missing("", self._keychain_problem)
+            self._keychain_cached = None
+            found = _parse_store(raw, self.keychain_source) if raw is not None else None
+            if found is None:
+                return _Missing(f"no macOS Keychain item {service!r}")
+            self._keychain_cached = found
+            return found
+
+    def _expiring(self, creds: Credentials) -> bool:
+        return creds.expires_at is None or creds.expires_at - self._clock.now() <= EXPIRY_MARGIN
+
+    def _run_security(self, service: str) -> tuple[bytes | None, str | None]:
+        """(item bytes or None when there is no item, problem or None); read-only, never `security -i`."""
+        exe = shutil.which("security", path=self._env.get("PATH"))
+        if exe is None:
+            return None, "the `security` tool is not on PATH"
+        argv = [exe, "find-generic-password", "-a", self._keychain_account(), "-w", "-s", service]
+        try:
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self._keychain_timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return None, f"no answer within {self._keychain_timeout_s:g} s"
+        except OSError as exc:
+            return None, f"cannot run security: {exc.strerror or type(exc).__name__}"
+        if done.returncode == KEYCHAIN_NO_ITEM:
+            return None, None
+        if done.returncode == KEYCHAIN_LOCKED:
+            return None, "keychain locked or access not allowed"
+        if done.returncode != 0:
+            return None, f"security exited with status {done.returncode}"
+        raw = done.stdout.strip()
+        if _HEX_RE.fullmatch(raw.decode("ascii", "replace")):
+            raw = bytes.fromhex(raw.decode("ascii"))  # `security -w` prints non-printable data as hex
+        return raw, None
+
+    def _keychain_account(self) -> str:
+        """Claude Code's keychain account: $USER, else the OS user name, if it is a safe name."""
+        user = self._env.get("USER") or _os_user()
+        return user if user and _ACCOUNT_RE.fullmatch(user) else "claude-code-user"
+
+
+def _os_user() -> str | None:
+    try:
+        import pwd  # POSIX only; the keychain is only read on macOS
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return None
+
+
+def _parse_store(raw: bytes, source: str) -> Credentials | None:
+    """The `claudeAiOauth` login in a store's bytes; None when there is none. Never echoes content."""
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise AuthError(f"{source} is not UTF-8 text; run /login in Claude Code") from exc
+    except json.JSONDecodeError as exc:
+        raise AuthError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}); run /login in Claude Code"
+        ) from exc
+    if not isinstance(data, dict):
+        raise AuthError(f"{source} is not a JSON object; run /login in Claude Code")
+    oauth = data.get("claudeAiOauth")
+    if oauth is None:
+        return None
+    if not isinstance(oauth, dict):
+        raise AuthError(f"{source}: claudeAiOauth is not an object; run /login in Claude Code")
+
+    def wrong(key: str) -> AuthError:
+        kind = type(oauth[key]).__name__
+        return AuthError(
+            f"{source}: claudeAiOauth.{key} has the wrong type ({kind}); run /login in Claude Code"
+        )
+
+    token = oauth.get("accessToken")
+    expires_ms = oauth.get("expiresAt")
+    if token is not None and not isinstance(token, str):
+        raise wrong("accessToken")
+    if expires_ms is not None and (isinstance(expires_ms, bool) or not isinstance(expires_ms, (int, float))):
+        raise wrong("expiresAt")
+    if not token or expires_ms == 0 or oauth.get("loginEnded"):
+        ended = oauth.get("loginEnded")
+        why = f" ({ended})" if isinstance(ended, str) and _ACCOUNT_RE.fullmatch(ended) else ""
+        raise AuthError(f"{source}: login expired{why}, run /login in Claude Code")
+    scopes = oauth.get("scopes")
+    if scopes is not None and not (isinstance(scopes, list) and all(isinstance(s, str) for s in scopes)):
+        raise wrong("scopes")
+    expires_at = None
+    if expires_ms is not None:
+        try:
+            expires_at = datetime.fromtimestamp(expires_ms / 1000, tz=timezone.utc)
+        except (OverflowError, ValueError, OSError) as exc:
+            raise AuthError(f"{source}: claudeAiOauth.expiresAt is out of range; run /login") from exc
+    account = _text(oauth, "accountUuid")
+    org = _text(oauth, "organizationUuid")
+    return Credentials(
+        token=Secret(token),
+        expires_at=expires_at,
+        scopes=tuple(scopes) if scopes is not None else None,
+        plan=plan_label(_text(oauth, "subscriptionType"), _text(oauth, "rateLimitTier")),
+        source=source,
+        account_id=f"{account}:{org}" if account and org else account,
+    )
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    """A descriptive string field; anything else (null, missing, wrong type) counts as unknown."""
+    value = obj.get(key)
+    return value if isinstance(value, str) and value else None
