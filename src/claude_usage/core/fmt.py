@@ -120,8 +120,8 @@ def money(amount: Money) -> str:
     """`$12.34`, `€200.00`, `¥1,500`, `CHF 12.34`: minor units with the currency's decimals."""
     code = amount.currency.upper()
     decimals = 0 if code in ZERO_DECIMAL_CURRENCIES else 2
-    value = abs(amount.minor) / (10**decimals)
-    number = f"{value:,.{decimals}f}"
+    whole, fraction = divmod(abs(amount.minor), 10**decimals)  # integers: no float rounding
+    number = f"{whole:,}.{fraction:0{decimals}d}" if decimals else f"{whole:,}"
     sign = "-" if amount.minor < 0 else ""
     symbol = _SYMBOLS.get(code) or _PREFIXED_DOLLARS.get(code)
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{code} {number}"

@@ -130,7 +130,10 @@ def parse_time(value: object, path: str) -> datetime | None:
     if isinstance(value, bool):
         raise BadReply(f"{path}: expected a time, got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an integer beyond the range of a float
+            raise BadReply(f"{path}: time is out of range") from None
         if not math.isfinite(seconds):
             raise BadReply(f"{path}: expected a time, got {value!r}")
         if seconds > 1e11:  # epoch milliseconds
@@ -198,7 +201,11 @@ def _number(value: object, path: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise BadReply(f"{path}: expected a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer beyond the range of a float
+        raise BadReply(f"{path}: number out of range") from None
+    if not finite:
         raise BadReply(f"{path}: expected a finite number, got {value!r}")
     return value
 
@@ -231,7 +238,12 @@ def _period_for_key(key: str) -> timedelta | None:
 
 def _dollars(value: object, path: str) -> Money | None:
     amount = _number(value, path)
-    return None if amount is None else Money(round(amount * 100), "USD")
+    if amount is None:
+        return None
+    cents = amount * 100
+    if not math.isfinite(cents):
+        raise BadReply(f"{path}: amount out of range")
+    return Money(round(cents), "USD")
 
 
 def _window(
