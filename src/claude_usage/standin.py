@@ -73,7 +73,9 @@ class StandIn:
         self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="usage-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="usage-standin", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,407 @@
+"""The httpx client of the usage endpoint: one GET, its reply or one of our errors.
+
+This module owns the request (URL, headers, timeouts, proxies) and the mapping of every HTTP outcome
+to `claude_usage.errors`; it is the only module that imports httpx. It sends exactly one request per
+`fetch` and never retries: the service owns the retry policy (`core/budget.py`). Error messages are one
+line, name the URL and never contain the token (server text is redacted and truncated, too).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from claude_usage.adapters.paths import home
+from claude_usage.clock import SystemClock
+from claude_usage.core.wire import in_band_error, parse_retry_after
+from claude_usage.errors import (
+    AuthError,
+    BadReply,
+    CommandLineError,
+    RateLimited,
+    TokenRejected,
+    UnavailableError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+    from types import TracebackType
+
+    from claude_usage.adapters.credentials import Secret
+    from claude_usage.clock import Clock
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+USAGE_PATH = "/api/oauth/usage"
+FALLBACK_CLAUDE_CODE_VERSION = "2.1.332"
+OAUTH_BETA = "oauth-2025-04-20"
+# A usage reply is a few kilobytes; anything this big is not one (and must not eat our memory).
+MAX_BODY_BYTES = 1024 * 1024
+# How much of a server's error message goes into ours (Claude Code shows up to 200 characters).
+MAX_MESSAGE_CHARS = 200
+# Retry-After values beyond this are treated as this (the budget caps cooldowns at an hour anyway).
+MAX_RETRY_AFTER_S = 7 * 24 * 3600.0
+# Where a system-wide `npm install -g` puts packages (user-level prefixes are derived from the env).
+SYSTEM_NPM_ROOTS: tuple[Path, ...] = (
+    Path("/usr/local/lib/node_modules"),
+    Path("/opt/homebrew/lib/node_modules"),
+    Path("/usr/lib/node_modules"),
+)
+
+_VERSION = re.compile(r"\d{1,6}\.\d{1,6}\.\d{1,6}")
+_ENTRYPOINT = re.compile(r"[A-Za-z0-9._/-]{1,64}")
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]+")
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
+
+def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tuple[str, bool]:
+    """(base URL without trailing slash, is_loopback) from `override`, $CLAUDE_USAGE_API_URL or the default.
+
+    Refuses (CommandLineError, before anything is sent) a scheme other than http/https, a URL without a
+    host, credentials or a query in the URL, and plain http to anything but a loopback host: the token
+    must not cross a network in clear text.
+    """
+    raw = override if override is not None else (env.get("CLAUDE_USAGE_API_URL") or DEFAULT_BASE_URL)
+    text = raw.strip()
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        _ = parts.port  # validates the port (raises ValueError)
+    except ValueError as exc:
+        raise CommandLineError(f"API URL {_redact_userinfo(text)!r} is not a valid URL: {exc}") from exc
+    shown = _redact_userinfo(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise CommandLineError(f"API URL {shown!r} must start with https:// (or http:// for a loopback host)")
+    if not host:
+        raise CommandLineError(f"API URL {shown!r} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise CommandLineError(
+            f"API URL {shown!r} must not contain credentials: the token is sent in a header"
+        )
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise CommandLineError(f"API URL {shown!r} must not contain a query or fragment")
+    loopback = _is_loopback(host)
+    if scheme == "http" and not loopback:
+        raise CommandLineError(
+            f"API URL {shown!r} uses plain http to a host that is not loopback; use https:// "
+            "(http:// is allowed only for 127.0.0.1, ::1 and localhost)"
+        )
+    return text.rstrip("/"), loopback
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _redact_userinfo(url: str) -> str:
+    """The URL with any `user:password@` replaced, so that a message never shows a password."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
+
+
+def user_agent(env: Mapping[str, str], *, system_npm_roots: Sequence[Path] = SYSTEM_NPM_ROOTS) -> str:
+    """$CLAUDE_USAGE_USER_AGENT, else Claude Code's own: `claude-cli/<version> (external, <entrypoint>)`.
+
+    The version is that of the installed Claude Code where a file says so cheaply (no subprocess),
+    else FALLBACK_CLAUDE_CODE_VERSION.
+    """
+    override = (env.get("CLAUDE_USAGE_USER_AGENT") or "").strip()
+    if override:
+        if not _HEADER_TEXT.fullmatch(override):
+            raise CommandLineError("CLAUDE_USAGE_USER_AGENT must be printable ASCII (it is sent as a header)")
+        return override
+    entrypoint = env.get("CLAUDE_CODE_ENTRYPOINT") or "cli"
+    if not _ENTRYPOINT.fullmatch(entrypoint):
+        entrypoint = "cli"
+    version = installed_claude_code_version(env, system_npm_roots=system_npm_roots)
+    return f"claude-cli/{version or FALLBACK_CLAUDE_CODE_VERSION} (external, {entrypoint})"
+
+
+def installed_claude_code_version(
+    env: Mapping[str, str], *, system_npm_roots: Sequence[Path] = SYSTEM_NPM_ROOTS
+) -> str | None:
+    """The installed Claude Code's version from the native installer's files or a global npm install."""
+    user_home = home(env)
+    data_homes = [user_home / ".local" / "share"]
+    if env.get("XDG_DATA_HOME"):
+        data_homes.insert(0, Path(env["XDG_DATA_HOME"]))
+    for data_home in data_homes:
+        versions = data_home / "claude" / "versions"
+        version = _launcher_version(user_home / ".local" / "bin" / "claude", versions)
+        version = version or _newest_version(versions)
+        if version:
+            return version
+    for root in (*_user_npm_roots(env, user_home), *system_npm_roots):
+        version = _package_version(root / "@anthropic-ai" / "claude-code" / "package.json")
+        if version:
+            return version
+    return None
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split("."))
+
+
+def _launcher_version(launcher: Path, versions: Path) -> str | None:
+    """The version the native installer's `claude` symlink points at, if it points into `versions`."""
+    try:
+        target = Path(os.readlink(launcher))
+    except (OSError, ValueError):
+        return None
+    if not target.is_absolute():
+        target = launcher.parent / target
+    if target.parent != versions or not _VERSION.fullmatch(target.name):
+        return None
+    return target.name
+
+
+def _newest_version(versions: Path) -> str | None:
+    try:
+        names = [entry.name for entry in os.scandir(versions) if _VERSION.fullmatch(entry.name)]
+    except OSError:
+        return None
+    return max(names, key=_version_key) if names else None
+
+
+def _user_npm_roots(env: Mapping[str, str], user_home: Path) -> Iterator[Path]:
+    for name in ("NPM_CONFIG_PREFIX", "npm_config_prefix"):
+        if env.get(name):
+            prefix = Path(env[name])
+            yield prefix / "lib" / "node_modules"
+            yield prefix / "node_modules"  # Windows layout
+    if env.get("NVM_BIN"):
+        yield Path(env["NVM_BIN"]).parent / "lib" / "node_modules"
+    yield user_home / ".npm-global" / "lib" / "node_modules"
+    if env.get("APPDATA"):
+        yield Path(env["APPDATA"]) / "npm" / "node_modules"
+
+
+def _package_version(package_json: Path) -> str | None:
+    try:
+        with package_json.open("rb") as file:
+            data = json.loads(file.read(64 * 1024))
+    except (OSError, ValueError, RecursionError):
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, str) and _VERSION.fullmatch(version) else None
+
+
+class UsageClient:
+    """One keep-alive HTTP client of the usage endpoint; `fetch` sends one GET per call.
+
+    `base_url` (no trailing slash), `url` (the endpoint) and the timeouts (seconds) are public: the
+    service names the URL and plans its waits with them.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        user_agent: str,
+        timeout_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.url = f"{self.base_url}{USAGE_PATH}"
+        self.timeout_s = timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self._clock: Clock = clock or SystemClock()
+        if not _HEADER_TEXT.fullmatch(user_agent):
+            raise CommandLineError("the User-Agent must be printable ASCII (it is sent as a header)")
+        parts = urlsplit(self.url)
+        if parts.username is not None or parts.password is not None:
+            # httpx would send them as Basic auth instead of the bearer token.
+            raise CommandLineError(f"API URL {_redact_userinfo(base_url)!r} must not contain credentials")
+        try:
+            self._request_url = httpx.URL(self.url)
+            self._client = httpx.Client(
+                headers={
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                    "User-Agent": user_agent,
+                    "anthropic-beta": OAUTH_BETA,
+                },
+                timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+                follow_redirects=False,
+                # Proxy variables are honoured, except for a loopback stand-in (the demo, the tests),
+                # which a corporate proxy could not reach anyway.
+                trust_env=not _is_loopback(parts.hostname or ""),
+                transport=transport,
+            )
+        except (httpx.InvalidURL, OSError, ValueError) as exc:
+            raise CommandLineError(
+                f"cannot set up an HTTP client for {self.url}: {_one_line(str(exc))}"
+            ) from exc
+
+    def __enter__(self) -> UsageClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._client.close()
+
+    def fetch(self, token: Secret) -> dict[str, Any]:
+        """One GET of the usage endpoint; the raw reply (a JSON object) on success, else one of our errors."""
+        bearer = token.reveal()
+        if not _TOKEN.fullmatch(bearer):
+            raise AuthError(
+                "the token is empty or has characters an HTTP header cannot carry; "
+                "run `claude` to log in again"
+            )
+        try:
+            with self._client.stream(
+                "GET", self._request_url, headers={"Authorization": f"Bearer {bearer}"}
+            ) as response:
+                body = self._read_capped(response)
+        except httpx.TimeoutException as exc:
+            waited = self.connect_timeout_s if isinstance(exc, httpx.ConnectTimeout) else self.timeout_s
+            raise UnavailableError(f"timed out after {waited:g} s talking to {self.url}") from exc
+        except httpx.DecodingError as exc:
+            raise BadReply(
+                f"{self.url} sent a reply that cannot be decoded: {_one_line(str(exc), bearer)}"
+            ) from exc
+        except (httpx.HTTPError, OSError) as exc:
+            raise UnavailableError(f"cannot reach {self.url}: {_reason(exc, bearer)}") from exc
+        return self._interpret(response, body, bearer)
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise self._too_big(response.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise self._too_big(response.status_code)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_big(self, status: int) -> BadReply:
+        return BadReply(f"{self.url} sent a reply over {MAX_BODY_BYTES // 1024} KiB (HTTP {status}); refused")
+
+    def _interpret(self, response: httpx.Response, body: bytes, bearer: str) -> dict[str, Any]:
+        status = response.status_code
+        parsed = _json(body)
+        message = _error_message(parsed, bearer)
+        detail = f": {message}" if message else ""
+        if 200 <= status < 300:
+            if not isinstance(parsed, dict):
+                what = _describe_non_json(parsed, body, response)
+                content_type = _content_type(response) or "no content type"
+                raise BadReply(
+                    f"{self.url} returned {what}, not the usage JSON (HTTP {status}, {content_type})"
+                )
+            error = in_band_error(parsed)
+            if error is None:
+                return parsed
+            kind, text = error
+            text = _one_line(text, bearer)
+            if kind == "rate_limit_error":
+                raise self._rate_limited(response, f"HTTP {status} carrying a rate_limit_error: {text}")
+            raise BadReply(f"{self.url} answered HTTP {status} without any usage fields ({kind}: {text})")
+        if status == 401:
+            raise TokenRejected(
+                f"{self.url} rejected the token (401{detail}); run `claude` to refresh the login", status=401
+            )
+        if status == 403:
+            raise TokenRejected(
+                f"{self.url} refused the token (403{detail}); reading usage needs a `claude` login "
+                "with the user:profile scope",
+                status=403,
+            )
+        if status == 429:
+            raise self._rate_limited(response, f"HTTP 429{detail}")
+        if 300 <= status < 400:
+            location = _one_line(response.headers.get("Location", ""), bearer, limit=100)
+            target = f" to {location}" if location else ""
+            raise UnavailableError(f"{self.url} answered HTTP {status}, a redirect{target} (not followed)")
+        raise UnavailableError(f"{self.url} answered HTTP {status}{detail}")
+
+    def _rate_limited(self, response: httpx.Response, what: str) -> RateLimited:
+        now = self._clock.now()
+        retry_after_s = parse_retry_after(response.headers.get("Retry-After"), now)
+        if retry_after_s is not None and not retry_after_s <= MAX_RETRY_AFTER_S:
+            retry_after_s = MAX_RETRY_AFTER_S  # also catches an infinite value
+        if retry_after_s is None:
+            retry_at = None
+            when = "it did not say when to retry"
+        else:
+            retry_at = now + timedelta(seconds=retry_after_s)
+            when = f"retry after {retry_after_s:.0f} s"
+        return RateLimited(
+            f"{self.url} is rate limiting usage reads ({what}); {when}",
+            retry_at=retry_at,
+            retry_after_s=retry_after_s,
+        )
+
+
+_NOT_JSON = object()
+
+
+def _json(body: bytes) -> object:
+    """The decoded JSON body, or `_NOT_JSON`."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return _NOT_JSON
+
+
+def _content_type(response: httpx.Response) -> str:
+    return _one_line(response.headers.get("Content-Type", "").split(";", 1)[0], limit=60)
+
+
+def _describe_non_json(parsed: object, body: bytes, response: httpx.Response) -> str:
+    if parsed is not _NOT_JSON:
+        return "JSON that is not an object"
+    if not body.strip():
+        return "an empty body"
+    if "html" in _content_type(response).lower() or body.lstrip()[:1] == b"<":
+        return "HTML"
+    return "non-JSON"
+
+
+def _error_message(parsed: object, bearer: str) -> str | None:
+    """The human part of an error body (`error.message`, else a top-level `message`), on one line."""
+    if not isinstance(parsed, dict):
+        return None
+    error = parsed.get("error")
+    for candidate in (error.get("message") if isinstance(error, dict) else error, parsed.get("message")):
+        if isinstance(candidate, str) and candidate.strip():
+            return _one_line(candidate, bearer)
+    return None
+
+
+def _reason(exc: BaseException, bearer: str) -> str:
+    return _one_line(str(exc), bearer) or type(exc).__name__
+
+
+def _one_line(text: str, secret: str = "", *, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` on one line, at most `limit` characters, with `secret` (if any) redacted."""
+    if secret:
+        text = text.replace(secret, "<redacted>")
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
