@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from claude_usage import cli
+from claude_usage.cli import main
 
-raise SystemExit(cli.main())
+raise SystemExit(main())

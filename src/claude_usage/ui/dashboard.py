@@ -1,0 +1,82 @@
+"""The live dashboard: a Rich `Live` on the alternate screen, redrawn in place once a second.
+
+A worker thread polls (the endpoint may take seconds to answer; the countdowns keep ticking meanwhile);
+the main thread draws and reads keys: `q` quits, `r` asks for a reading now. Ctrl+C quits cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.live import Live
+
+from claude_usage.ui.keys import KeyReader
+from claude_usage.ui.widgets import Dashboard, Frame
+
+if TYPE_CHECKING:
+    from datetime import tzinfo
+
+    from rich.console import Console
+
+    from claude_usage.service import Poller
+
+# While waiting for a reading, look for it this often so it shows at once.
+_FAST_TICK_S = 0.05
+
+
+def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> Frame:
+    """The frame for this instant, from the poller's latest view."""
+    view = poller.view
+    return Frame(
+        reading=view.reading,
+        now=poller.clock.now(),
+        tz=tz,
+        plan=view.plan,
+        demo=demo,
+        live=live,
+        problem=view.problem,
+        problem_kind=view.problem_kind,
+        notes=view.notes,
+        next_due=view.next_due,
+        cooling_until=view.cooling_until,
+        refreshing=view.in_flight,
+        interval_s=poller.interval_s,
+    )
+
+
+def _poll_forever(poller: Poller, stop: threading.Event, wake: threading.Event) -> None:
+    while not stop.is_set():
+        poller.run_due()
+        wake.wait(timeout=min(1.0, max(0.05, poller.seconds_until_due())))
+        wake.clear()
+
+
+def run(poller: Poller, *, console: Console, demo: bool) -> int:
+    """Draw until `q` or Ctrl+C; exit status 0. Never dies on a network, server or credentials error."""
+    tz = datetime.now().astimezone().tzinfo
+    assert tz is not None  # noqa: S101 - astimezone() always sets one
+    stop = threading.Event()
+    wake = threading.Event()
+    worker = threading.Thread(target=_poll_forever, args=(poller, stop, wake), name="poller", daemon=True)
+    worker.start()
+    try:
+        with KeyReader() as keys, Live(console=console, auto_refresh=False, screen=True) as live:
+            while True:
+                frame = frame_now(poller, tz=tz, demo=demo)
+                live.update(Dashboard(frame), refresh=True)
+                waiting = (frame.reading is None and frame.problem is None) or frame.refreshing
+                tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
+                key = keys.read(tick)
+                if key in ("q", "Q"):
+                    break
+                if key in ("r", "R"):
+                    poller.ask_now()
+                    wake.set()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        wake.set()
+    return 0

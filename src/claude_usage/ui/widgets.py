@@ -1,0 +1,225 @@
+"""Renderables of the dashboard: a frame in, Rich renderables out, laid out for the width given.
+
+From 80 columns a roomy layout (one row per limit: label, bar, percent, reset); below that one column
+of compact bars, readable down to 32 columns. No printing here; `dashboard.py` owns the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.measure import Measurement
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from claude_usage.core import fmt
+from claude_usage.core.model import WindowKind
+
+if TYPE_CHECKING:
+    from datetime import datetime, tzinfo
+
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+
+    from claude_usage.core.model import ExtraUsage, Reading, Window
+
+ROOMY_AT = 80
+LEVEL_STYLES = {fmt.Level.CALM: "green", fmt.Level.WARNING: "yellow", fmt.Level.ALARM: "bold red"}
+KEY_HINTS = "q quit · r refresh now"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frame:
+    """Everything one drawing of the dashboard shows, at one instant."""
+
+    reading: Reading | None
+    now: datetime
+    tz: tzinfo
+    plan: str | None = None
+    demo: bool = False
+    live: bool = False
+    problem: str | None = None
+    problem_kind: str | None = None
+    notes: tuple[str, ...] = ()
+    next_due: datetime | None = None
+    cooling_until: datetime | None = None
+    refreshing: bool = False
+    interval_s: float | None = None
+
+
+class Bar:
+    """A progress bar of `fraction` (0-1) that fills the width it is given; the style follows the level."""
+
+    def __init__(self, fraction: float, style: str, *, min_width: int = 8, max_width: int = 60) -> None:
+        self.fraction = fraction
+        self.style = style
+        self.min_width = min_width
+        self.max_width = max_width
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, min(self.max_width, options.max_width))
+        filled = round(self.fraction * width)
+        if self.fraction > 0 and filled == 0:
+            filled = 1  # a used window never looks empty
+        yield Text.assemble(("█" * filled, self.style), ("░" * (width - filled), "bright_black"))
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.min_width, self.max_width)
+
+
+def _title(frame: Frame) -> Text:
+    title = Text("Claude usage", style="bold")
+    if frame.plan:
+        title.append(f" · {frame.plan}", style="bold cyan")
+    if frame.demo:
+        title.append(" · DEMO", style="bold magenta")
+    return title
+
+
+def _percent(window: Window) -> Text:
+    return Text(fmt.percent_text(window.utilization), style=LEVEL_STYLES[fmt.level(window.utilization)])
+
+
+def _bar(window: Window) -> Bar:
+    return Bar(fmt.bar_fraction(window.utilization), LEVEL_STYLES[fmt.level(window.utilization)])
+
+
+def _subtext(window: Window, frame: Frame) -> str:
+    reset = fmt.reset_text(window, frame.now, frame.tz)
+    credit = fmt.credit_text(window) if window.kind is WindowKind.CREDIT else None
+    return f"{credit} · {reset}" if credit else reset
+
+
+def _extra_style(extra: ExtraUsage) -> str:
+    if extra.is_enabled is False:
+        return "bright_black"
+    if extra.spend_limit_reached or extra.disabled_reason:
+        return LEVEL_STYLES[fmt.Level.ALARM]
+    return LEVEL_STYLES[fmt.level(extra.utilization or 0)]
+
+
+_LABEL_MAX = 30
+_PANEL_CHROME = 4  # border and padding of the panel
+_MIN_BAR_ONE_LINE = 20
+
+
+def _rows(reading: Reading, frame: Frame) -> list[tuple[str, RenderableType, Text, Text]]:
+    """(label, bar, percent, subtext) per row: the limits, then usage credits."""
+    rows: list[tuple[str, RenderableType, Text, Text]] = [
+        (w.label, _bar(w), _percent(w), Text(_subtext(w, frame), "dim")) for w in reading.usage.windows
+    ]
+    extra = reading.usage.extra_usage
+    if extra is not None:
+        style = _extra_style(extra)
+        shown = extra.is_enabled is not False and extra.utilization is not None
+        rows.append(
+            (
+                "Usage credits",
+                Bar(fmt.bar_fraction(extra.utilization or 0), style) if shown else Text(""),
+                Text(fmt.percent_text(extra.utilization or 0), style) if shown else Text(""),
+                Text(fmt.extra_usage_text(extra), style),
+            )
+        )
+    return rows
+
+
+def _roomy_limits(reading: Reading, frame: Frame, width: int) -> RenderableType:
+    """One line per limit when the bar still gets 20 cells, else the reset text goes on a second line."""
+    rows = _rows(reading, frame)
+    label_w = min(_LABEL_MAX, max(len(label) for label, *_ in rows))
+    sub_w = max(len(sub.plain) for *_, sub in rows)
+    inner = width - _PANEL_CHROME
+    one_line = inner - label_w - 5 - sub_w - 3 >= _MIN_BAR_ONE_LINE
+    parts: list[RenderableType] = []
+    for label, bar, pct, sub in rows:
+        grid = Table.grid(padding=(0, 1), expand=True)
+        grid.add_column(width=label_w, no_wrap=True, overflow="ellipsis")
+        grid.add_column(ratio=1)
+        grid.add_column(justify="right", width=5, no_wrap=True)
+        if one_line:
+            grid.add_column(width=sub_w, no_wrap=True, overflow="ellipsis")
+            grid.add_row(Text(label), bar, pct, sub)
+            parts.append(grid)
+        else:
+            grid.add_row(Text(label), bar, pct)
+            sub.pad_left(2)
+            sub.no_wrap = True
+            sub.overflow = "ellipsis"
+            parts += [grid, sub]
+    return Group(*parts)
+
+
+def _compact_limits(reading: Reading, frame: Frame) -> RenderableType:
+    parts: list[RenderableType] = []
+    for label, bar, pct, sub in _rows(reading, frame):
+        head = Table.grid(expand=True)
+        head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        head.add_column(justify="right", no_wrap=True)
+        head.add_row(Text(label, "bold"), pct)
+        sub.overflow = "fold"
+        parts += [head, bar, sub] if pct.plain else [head, sub]
+    return Group(*parts)
+
+
+def _status_lines(frame: Frame) -> list[Text]:
+    lines: list[Text] = []
+    now = frame.now
+    if frame.reading is not None:
+        fetched = frame.reading.fetched_at
+        line = Text(f"Updated {fetched.astimezone(frame.tz):%H:%M:%S}", "dim")
+        stale = frame.problem is not None
+        if stale:
+            age = fmt.duration(max(0.0, (now - fetched).total_seconds()))
+            line = Text(f"Stale: last reading {fetched.astimezone(frame.tz):%H:%M:%S}, {age} ago", "yellow")
+        lines.append(line)
+    if frame.cooling_until is not None and frame.cooling_until > now:
+        wait = fmt.duration(fmt.seconds_until(frame.cooling_until, now))
+        lines.append(Text(f"rate limited · next try in {wait}", "bold yellow"))
+    elif frame.live and frame.refreshing:
+        lines.append(Text("refreshing…", "dim"))
+    elif frame.live and frame.next_due is not None:
+        wait = fmt.duration(fmt.seconds_until(frame.next_due, now))
+        verb = "next check" if frame.problem_kind == "auth" else "next reading"
+        lines.append(Text(f"{verb} in {wait} ({frame.next_due.astimezone(frame.tz):%H:%M:%S})", "dim"))
+    if frame.problem:
+        lines.append(Text(f"⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow"))
+    lines.extend(Text(f"note: {note}", "cyan") for note in frame.notes)
+    return lines
+
+
+class Dashboard:
+    """The whole screen for one frame: title, one bar per limit, usage credits, status, key hints."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        frame = self.frame
+        roomy = options.max_width >= ROOMY_AT
+        body: list[RenderableType] = []
+        reading = frame.reading
+        if reading is None:
+            body.append(
+                Text("Waiting for the first reading…" if frame.problem is None else "No reading yet.", "dim")
+            )
+        elif not reading.usage.windows and reading.usage.extra_usage is None:
+            body.append(Text("No active limits", "bold"))
+        else:
+            if not reading.usage.windows:
+                body.append(Text("No active limits", "bold"))
+            body.append(
+                _roomy_limits(reading, frame, options.max_width) if roomy else _compact_limits(reading, frame)
+            )
+        status = _status_lines(frame)
+        if status:
+            body.append(Text(""))
+            body.extend(status)
+        if roomy:
+            yield Panel(Group(*body), title=_title(frame), title_align="left", border_style="bright_black")
+        else:
+            yield _title(frame)
+            yield Group(*body)
+        if frame.live:
+            yield Text(KEY_HINTS, "dim", overflow="ellipsis", no_wrap=True)

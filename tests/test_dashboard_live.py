@@ -1,0 +1,158 @@
+"""The live dashboard in a real terminal (tmux): in-place updates, outages, expired tokens, quitting."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from claude_usage.standin import Reply, Script, StandIn
+from tests.conftest import load_fixture
+from tests.support.cli import TEST_TOKEN, write_credentials
+from tests.support.tmux import Tmux
+
+pytestmark = pytest.mark.tmux
+
+
+def _usage(session: float) -> dict[str, object]:
+    resets = (datetime.now(timezone.utc) + timedelta(hours=2, minutes=11, seconds=30)).isoformat()
+    return {"five_hour": {"utilization": session, "resets_at": resets}, "seven_day": None}
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Tmux]]:
+    started: list[Tmux] = []
+    yield started
+    for tmux in started:
+        tmux.kill()
+
+
+def _dashboard(terminals: list[Tmux], *args: str, env: dict[str, str], width: int = 100) -> Tmux:
+    tmux = Tmux([sys.executable, "-m", "claude_usage", *args], env=env, width=width)
+    terminals.append(tmux)
+    return tmux
+
+
+def test_updates_in_place_and_quits_with_q(home: Path, terminals: list[Tmux]) -> None:
+    """A new reading replaces the old one on the same screen; q exits with status 0."""
+    write_credentials(home / ".claude")
+    script = Script(Reply(200, _usage(23.0)))
+    with StandIn(script) as api:
+        tmux = _dashboard(terminals, "--interval", "1", env={"CLAUDE_USAGE_API_URL": api.url})
+        first = tmux.wait_for(lambda s: "23%" in s)
+        assert "Current session" in first
+        assert re.search(r"Resets in 2h 1[01]m", first)
+        script.then(Reply(200, _usage(64.0)))
+        second = tmux.wait_for(lambda s: "64%" in s)
+        assert "23%" not in second
+        assert 1 == second.count("Current session")
+        tmux.send("q")
+        done = tmux.wait_for(lambda s: "EXITED:" in s)
+    assert "EXITED:0" in done
+    assert "Traceback" not in done
+    assert TEST_TOKEN not in done
+
+
+def test_ctrl_c_exits_cleanly(home: Path, terminals: list[Tmux], standin: StandIn) -> None:
+    """Ctrl+C leaves with status 0 and no traceback."""
+    write_credentials(home / ".claude")
+    tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url})
+    tmux.wait_for(lambda s: "78%" in s)
+    tmux.send("C-c")
+    done = tmux.wait_for(lambda s: "EXITED:" in s)
+    assert "EXITED:0" in done
+    assert "Traceback" not in done
+
+
+def test_countdown_ticks_every_second(home: Path, terminals: list[Tmux], standin: StandIn) -> None:
+    """The next-reading countdown changes from one second to the next without a new reading."""
+    write_credentials(home / ".claude")
+    tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url})
+    first = tmux.wait_for(lambda s: "next reading in" in s)
+    line = next(line for line in first.splitlines() if "next reading in" in line)
+    tmux.wait_for(lambda s: line not in s and "next reading in" in s, timeout=5)
+    assert 1 == len(standin.usage_requests())
+
+
+def test_rides_out_an_outage(home: Path, terminals: list[Tmux]) -> None:
+    """During a 503 the last reading stays on screen, marked stale with one line saying why; it recovers."""
+    write_credentials(home / ".claude")
+    script = Script(Reply(200, _usage(41.0)))
+    with StandIn(script) as api:
+        tmux = _dashboard(terminals, "--interval", "1", env={"CLAUDE_USAGE_API_URL": api.url})
+        tmux.wait_for(lambda s: "41%" in s)
+        script.then(Reply(503, "<h1>Service Unavailable</h1>"))
+        outage = tmux.wait_for(lambda s: "503" in s)
+        assert "41%" in outage
+        assert "Stale" in outage
+        script.then(Reply(200, _usage(45.0)))
+        recovered = tmux.wait_for(lambda s: "45%" in s and "503" not in s, timeout=20)
+    assert "Stale" not in recovered
+
+
+def test_expired_token_is_shown_and_recovers_after_refresh(home: Path, terminals: list[Tmux]) -> None:
+    """An expired login is shown without sending it; once Claude Code refreshes the file, readings resume."""
+    creds = write_credentials(home / ".claude", expires_in_s=60)
+    with StandIn(Script(Reply(200, _usage(12.0)))) as api:
+        tmux = _dashboard(terminals, "--interval", "1", env={"CLAUDE_USAGE_API_URL": api.url})
+        expired = tmux.wait_for(lambda s: "expire" in s)
+        assert "claude" in expired
+        assert [] == api.usage_requests()
+        write_credentials(creds.parent, token=TEST_TOKEN + "-refreshed")
+        tmux.wait_for(lambda s: "12%" in s, timeout=20)
+
+
+def test_rejected_token_is_not_sent_again(home: Path, terminals: list[Tmux]) -> None:
+    """After a 401 the same token is never re-sent; a new token in the store is."""
+    creds = write_credentials(home / ".claude")
+    script = Script(Reply(401, load_fixture("error-401-expired")))
+    with StandIn(script) as api:
+        tmux = _dashboard(terminals, "--interval", "1", env={"CLAUDE_USAGE_API_URL": api.url})
+        tmux.wait_for(lambda s: "401" in s)
+        script.then(Reply(200, _usage(33.0)))
+        tmux.send("r")
+        tmux.wait_for(lambda s: "401" in s and "next check" in s)
+        assert 1 == len(api.usage_requests())
+        write_credentials(creds.parent, token=TEST_TOKEN + "-new")
+        tmux.wait_for(lambda s: "33%" in s, timeout=20)
+        assert 2 == len(api.usage_requests())
+
+
+def test_rate_limit_cools_down_and_keeps_the_reading(home: Path, terminals: list[Tmux]) -> None:
+    """After a 429 the screen keeps the reading and counts down to the next try."""
+    write_credentials(home / ".claude")
+    script = Script(Reply(200, _usage(52.0)))
+    with StandIn(script) as api:
+        tmux = _dashboard(terminals, "--interval", "1", env={"CLAUDE_USAGE_API_URL": api.url})
+        tmux.wait_for(lambda s: "52%" in s)
+        script.then(Reply(429, load_fixture("error-429"), {"Retry-After": "250"}))
+        limited = tmux.wait_for(lambda s: "rate limited · next try in" in s)
+        assert "52%" in limited
+        assert re.search(r"next try in 4m \d+s", limited)
+        count = len(api.usage_requests())
+        tmux.send("r")
+        tmux.wait_for(lambda s: "rate limited" in s)
+    assert count == len(api.usage_requests())
+
+
+def test_follows_a_resize(home: Path, terminals: list[Tmux], standin: StandIn) -> None:
+    """Shrunk to 32 columns the dashboard redraws in one compact column."""
+    write_credentials(home / ".claude")
+    tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url}, width=100)
+    tmux.wait_for(lambda s: "78%" in s and "╭" in s)
+    tmux.resize(32, 30)
+    narrow = tmux.wait_for(lambda s: "╭" not in s and "78%" in s)
+    assert 32 >= max(len(line.rstrip()) for line in narrow.splitlines())
+
+
+def test_demo_needs_no_login(terminals: list[Tmux]) -> None:
+    """--demo draws a full dashboard with no credentials at all and says DEMO."""
+    tmux = _dashboard(terminals, "--demo", env={})
+    screen = tmux.wait_for(lambda s: "DEMO" in s and "%" in s)
+    assert "Current session" in screen
+    tmux.send("q")
+    assert "EXITED:0" in tmux.wait_for(lambda s: "EXITED:" in s)
