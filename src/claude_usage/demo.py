@@ -28,7 +28,7 @@ class SimulatedAccount:
         now = clock.now().replace(second=0, microsecond=0)
         self._started = clock.monotonic()
         self.session_resets_at = now + timedelta(hours=2, minutes=11)
-        self.week_resets_at = now + timedelta(days=2, hours=21)
+        self.week_resets_at = (now + timedelta(days=2, hours=21)).replace(minute=0)
 
     def __call__(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {DEMO_TOKEN}":

@@ -1,0 +1,39 @@
+"""The layer rules of docs/architecture.md, checked in fresh interpreters so sys.modules is clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def _loaded(module: str, candidates: set[str]) -> list[str]:
+    """Which of `candidates` are in sys.modules after importing `module` in a fresh interpreter."""
+    probe = f"import sys, {module}; print(' '.join(sorted(set({sorted(candidates)!r}) & set(sys.modules))))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "claude_usage.core.model",
+        "claude_usage.core.wire",
+        "claude_usage.core.fmt",
+        "claude_usage.core.budget",
+    ],
+)
+def test_core_imports_no_io_modules(module: str) -> None:
+    """The pure core loads no Rich, httpx, sqlite3 or platformdirs."""
+    assert [] == _loaded(module, {"rich", "httpx", "sqlite3", "platformdirs"})
+
+
+def test_cli_module_is_light() -> None:
+    """Importing the CLI (for --help and bad arguments) loads neither Rich nor httpx."""
+    assert [] == _loaded("claude_usage.cli", {"rich", "httpx", "sqlite3"})
+
+
+def test_credentials_and_service_import_no_rich() -> None:
+    """The adapters and the service never load Rich."""
+    assert [] == _loaded("claude_usage.service, claude_usage.adapters.credentials", {"rich"})

@@ -1,0 +1,29 @@
+"""The README documents every option and every exit code the program has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from claude_usage.cli import build_parser
+from claude_usage.errors import ExitCode
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def _options() -> list[str]:
+    parser = build_parser()
+    return sorted({s for action in parser._actions for s in action.option_strings if s.startswith("--")})
+
+
+@pytest.mark.parametrize("option", _options())
+def test_every_option_is_in_the_readme(option: str) -> None:
+    """Each long option appears in the README."""
+    assert f"`{option}" in README
+
+
+@pytest.mark.parametrize("code", list(ExitCode))
+def test_every_exit_code_is_in_the_readme(code: ExitCode) -> None:
+    """Each exit code has a row in the README's table."""
+    assert f"| {int(code)} |" in README
