@@ -73,6 +73,8 @@ LEAKY_ENV = (
     "CLAUDE_CODE_USE_MANTLE",
     "PYTHONSTARTUP",
     "PYTHONPATH",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONPYCACHEPREFIX",
 )
 
 
@@ -130,9 +132,15 @@ def serve_fixture(name: str = "max-typical") -> Iterator[StandIn]:
 
 
 def clean_env(home: Path, api_url: str) -> dict[str, str]:
-    """This process's environment less the leaky variables, with HOME and the API URL set."""
+    """This process's environment less the leaky variables, with HOME and the API URL set.
+
+    Bytecode is cached (in a temp folder, so the checkout is left alone) even where the shell sets
+    PYTHONDONTWRITEBYTECODE: an installed package has its .pyc files, and recompiling every module
+    at each start would be measured instead of the program.
+    """
     env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
     env.update(
+        PYTHONPYCACHEPREFIX=str(home.parent / "pycache"),
         HOME=str(home),
         USERPROFILE=str(home),
         XDG_CACHE_HOME=str(home / ".cache"),
@@ -145,12 +153,14 @@ def clean_env(home: Path, api_url: str) -> dict[str, str]:
     return env
 
 
-def interrupt_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl+C, so `finally` blocks clean up the stand-in, tmux servers and temp dirs."""
+def interrupt_on_signals() -> None:
+    """Ctrl+C and SIGTERM raise KeyboardInterrupt, so `finally` blocks clean up the stand-in, tmux
+    servers and temp dirs (SIGINT too: a shell starting us in the background leaves it ignored)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, handler)
 
 
@@ -163,6 +173,7 @@ class Tmux:
         self.socket = f"cu-bench-{uuid.uuid4().hex[:10]}"
         self._env = dict(env)
         self.started = False
+        self._socket_path: str | None = None
 
     def tmux(self, *args: str) -> str:
         proc = subprocess.run(
@@ -179,6 +190,7 @@ class Tmux:
         """A detached session running `sh -c shell_command`, the server inheriting the clean environment."""
         self.started = True
         self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t", "sh", "-c", shell_command)
+        self._socket_path = self.tmux("display-message", "-p", "#{socket_path}").strip() or None
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "t")
@@ -190,15 +202,22 @@ class Tmux:
         return int(self.tmux("display-message", "-p", "-t", "t", "#{pane_pid}").strip())
 
     def kill(self) -> None:
+        """End the server and remove its socket file (tmux leaves it behind)."""
         if self.started:
             self.tmux("kill-server")
             self.started = False
+        if self._socket_path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._socket_path)
+            self._socket_path = None
 
 
 def program_command(argv: Sequence[str], env: Mapping[str, str]) -> str:
-    """`exec env K=V ... argv` for `sh -c`: the pane's process becomes the program itself (no wrapper)."""
-    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    return f"unset COLUMNS LINES; exec env {exports} {shlex.join(argv)}"
+    """`exec env -u ... K=V ... argv` for `sh -c`: the pane's process becomes the program itself (no
+    wrapper), with `env` exactly as far as it differs from this process's environment."""
+    unset = [f"-u {shlex.quote(k)}" for k in sorted(os.environ) if k not in env]
+    exports = [f"{k}={shlex.quote(v)}" for k, v in env.items() if os.environ.get(k) != v]
+    return f"unset COLUMNS LINES; exec env {' '.join([*unset, *exports])} {shlex.join(argv)}"
 
 
 @dataclass(frozen=True, slots=True)

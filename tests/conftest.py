@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,29 @@ def load_fixture(name: str) -> dict[str, Any]:
     return data
 
 
+# The fixtures' replies were taken at this instant ("Resets in 2h 11m" for the session).
+FIXTURE_NOW = datetime(2026, 11, 24, 12, 49, tzinfo=timezone.utc)
+
+
+def fresh_fixture(name: str, now: datetime | None = None) -> dict[str, Any]:
+    """A fixture with every reset moved so that it lies as far ahead of `now` as of FIXTURE_NOW."""
+    shift = (now or datetime.now(timezone.utc)) - FIXTURE_NOW
+
+    def move(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: move(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v, key) for v in value]
+        if key == "resets_at" and isinstance(value, str):
+            return (datetime.fromisoformat(value.replace("Z", "+00:00")) + shift).isoformat()
+        if key == "resets_at" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value + shift.total_seconds())
+        return value
+
+    moved: dict[str, Any] = move(load_fixture(name))
+    return moved
+
+
 def fixture_names() -> list[str]:
     return sorted(p.stem for p in FIXTURES.glob("*.json"))
 
@@ -89,6 +113,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def standin() -> Iterator[StandIn]:
-    """The usage-API stand-in on 127.0.0.1, answering the max-typical fixture until told otherwise."""
-    with StandIn(Script(Reply(200, load_fixture("max-typical")))) as api:
+    """The usage-API stand-in on 127.0.0.1, answering the max-typical fixture (resets ahead) until told otherwise."""
+    with StandIn(Script(Reply(200, fresh_fixture("max-typical")))) as api:
         yield api

@@ -88,9 +88,7 @@ def raising(exc: Exception) -> Recorder:
 
 
 def client(handler: Handler, **kwargs: Any) -> UsageClient:
-    return UsageClient(
-        BASE, user_agent=UA, transport=httpx.MockTransport(handler), clock=FixedClock(), **kwargs
-    )
+    return UsageClient(BASE, user_agent=UA, transport=httpx.MockTransport(handler), clock=FixedClock(), **kwargs)
 
 
 def fetch(handler: Handler, token: str = TOKEN, **kwargs: Any) -> dict[str, Any]:
@@ -207,10 +205,7 @@ def test_html_reply_is_bad_reply() -> None:
 def test_json_array_is_bad_reply() -> None:
     """A 200 JSON value that is not an object raises BadReply."""
     error = failure(replying(200, [1, 2]), BadReply)
-    assert (
-        f"{URL} returned JSON that is not an object, not the usage JSON (HTTP 200, application/json)"
-        == str(error)
-    )
+    assert f"{URL} returned JSON that is not an object, not the usage JSON (HTTP 200, application/json)" == str(error)
 
 
 def test_empty_reply_is_bad_reply() -> None:
@@ -222,6 +217,14 @@ def test_empty_reply_is_bad_reply() -> None:
 def test_deeply_nested_json_is_bad_reply() -> None:
     """JSON nested too deep to decode is a BadReply, not a RecursionError."""
     failure(replying(200, content=b"[" * 200_000), BadReply)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_non_finite_number_is_bad_reply(constant: str) -> None:
+    """A reply carrying NaN or an infinity (which JSON does not have) is a BadReply, not passed on."""
+    body = json.dumps(load_fixture("max-typical")).replace('"utilization": ', f'"utilization": {constant}, "x": ', 1)
+    error = failure(replying(200, content=body.encode(), headers={"Content-Type": "application/json"}), BadReply)
+    assert f"{URL} returned non-JSON, not the usage JSON (HTTP 200, application/json)" == str(error)
 
 
 def test_declared_oversized_body_is_refused() -> None:
@@ -287,6 +290,46 @@ def test_server_echo_of_token_is_redacted() -> None:
     assert "(401: bad bearer <redacted>)" in str(failure(replying(401, body)))
 
 
+def control_characters(text: str) -> list[str]:
+    return [char for char in text if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F]
+
+
+def test_server_message_loses_terminal_escapes() -> None:
+    """Escape sequences and BEL in a server message are dropped; plain spaces stay."""
+    body = {"error": {"type": "authentication_error", "message": "\x1b]0;pwned\x07 \x1b[2J\x9b2J ok"}}
+    message = str(failure(replying(401, body)))
+    expected = f"{URL} rejected the token (401: ]0;pwned [2J2J ok); run `claude` to refresh the login"
+    assert (expected, []) == (message, control_characters(message))
+
+
+def test_in_band_error_type_loses_terminal_escapes() -> None:
+    """The error type of a fieldless 200 reaches the message without control characters."""
+    body = {"error": {"type": "overloaded\x1b[2J_error", "message": "busy\x07"}}
+    error = failure(replying(200, body), BadReply)
+    assert f"{URL} answered HTTP 200 without any usage fields (overloaded[2J_error: busy)" == str(error)
+
+
+def test_partial_token_echo_is_redacted() -> None:
+    """A server quoting the token's first 30 characters does not get them into our message."""
+    body = {"error": {"type": "api_error", "message": f"token {TOKEN[:30]} is odd"}}
+    message = str(failure(replying(500, body), UnavailableError))
+    assert f"{URL} answered HTTP 500: token <redacted> is odd" == message
+
+
+def test_token_middle_echo_is_redacted() -> None:
+    """Twelve or more characters from inside the token are redacted too."""
+    body = {"error": {"type": "api_error", "message": f"token ...{TOKEN[10:32]}... is odd"}}
+    message = str(failure(replying(500, body), UnavailableError))
+    assert f"{URL} answered HTTP 500: token ...<redacted>... is odd" == message
+
+
+def test_other_anthropic_token_is_redacted() -> None:
+    """Anything shaped like an Anthropic key or token is redacted, even if it is not ours."""
+    body = {"error": {"type": "api_error", "message": "key sk-ant-api03-Someone_else-99 leaked"}}
+    message = str(failure(replying(500, body), UnavailableError))
+    assert f"{URL} answered HTTP 500: key <redacted> leaked" == message
+
+
 def test_429_reads_retry_after_seconds() -> None:
     """A 429's Retry-After in seconds sets retry_after_s and retry_at."""
     error = failure(replying(429, load_fixture("error-429"), headers={"Retry-After": "120"}), RateLimited)
@@ -319,10 +362,7 @@ def test_429_infinite_retry_after_counts_as_none() -> None:
 def test_429_message() -> None:
     """A 429's message names the URL, the server's reason and the wait."""
     error = failure(replying(429, load_fixture("error-429"), headers={"Retry-After": "30"}))
-    expected = (
-        f"{URL} is rate limiting usage reads (HTTP 429: Rate limited. Please try again later.); "
-        "retry after 30 s"
-    )
+    expected = f"{URL} is rate limiting usage reads (HTTP 429: Rate limited. Please try again later.); retry after 30 s"
     assert expected == str(error)
 
 
@@ -417,9 +457,7 @@ def test_override_beats_environment() -> None:
 
 def test_trailing_slash_is_stripped() -> None:
     """Trailing slashes are removed from the base URL."""
-    assert ("https://api.example.test/prefix", False) == resolve_base_url(
-        {}, "https://api.example.test/prefix/"
-    )
+    assert ("https://api.example.test/prefix", False) == resolve_base_url({}, "https://api.example.test/prefix/")
 
 
 @pytest.mark.parametrize(
@@ -430,6 +468,7 @@ def test_trailing_slash_is_stripped() -> None:
         "http://localhost:1234",
         "http://LOCALHOST",
         "http://[::1]:9000",
+        "http://[::1%25lo0]:9000",
         "https://127.0.0.1:8443",
     ],
 )
@@ -450,6 +489,9 @@ def test_loopback_urls_are_allowed(url: str) -> None:
         "https://",
         "https://api.example.test:99999",
         "https://api.example.test/?x=1",
+        "http://127.0.0.1%40evil.com",
+        "https://127.0.0.1%40evil.com",
+        "http://localhost%2eevil.com",
     ],
 )
 def test_bad_urls_are_refused(url: str) -> None:
@@ -499,17 +541,13 @@ def test_user_agent_fallback_version(home: Path) -> None:
 def test_user_agent_entrypoint(home: Path) -> None:
     """CLAUDE_CODE_ENTRYPOINT names the entrypoint."""
     env = env_for(home, CLAUDE_CODE_ENTRYPOINT="sdk-ts")
-    assert f"claude-cli/{FALLBACK_CLAUDE_CODE_VERSION} (external, sdk-ts)" == user_agent(
-        env, system_npm_roots=()
-    )
+    assert f"claude-cli/{FALLBACK_CLAUDE_CODE_VERSION} (external, sdk-ts)" == user_agent(env, system_npm_roots=())
 
 
 def test_user_agent_odd_entrypoint_is_cli(home: Path) -> None:
     """An entrypoint that would garble the header falls back to cli."""
     env = env_for(home, CLAUDE_CODE_ENTRYPOINT="x) evil (")
-    assert f"claude-cli/{FALLBACK_CLAUDE_CODE_VERSION} (external, cli)" == user_agent(
-        env, system_npm_roots=()
-    )
+    assert f"claude-cli/{FALLBACK_CLAUDE_CODE_VERSION} (external, cli)" == user_agent(env, system_npm_roots=())
 
 
 def versions_dir(home: Path, *names: str) -> Path:
@@ -538,9 +576,7 @@ def test_user_agent_launcher_version(home: Path) -> None:
 def npm_package(root: Path, version: object) -> None:
     package = root / "@anthropic-ai" / "claude-code"
     package.mkdir(parents=True)
-    (package / "package.json").write_text(
-        json.dumps({"name": "@anthropic-ai/claude-code", "version": version})
-    )
+    (package / "package.json").write_text(json.dumps({"name": "@anthropic-ai/claude-code", "version": version}))
 
 
 def test_user_agent_npm_global_version(home: Path) -> None:
@@ -552,9 +588,7 @@ def test_user_agent_npm_global_version(home: Path) -> None:
 def test_user_agent_system_npm_version(home: Path, tmp_path: Path) -> None:
     """A system-wide npm install's package.json gives the version."""
     npm_package(tmp_path / "usr-lib", "2.1.301")
-    assert "claude-cli/2.1.301 (external, cli)" == user_agent(
-        env_for(home), system_npm_roots=(tmp_path / "usr-lib",)
-    )
+    assert "claude-cli/2.1.301 (external, cli)" == user_agent(env_for(home), system_npm_roots=(tmp_path / "usr-lib",))
 
 
 def test_user_agent_ignores_odd_npm_version(home: Path) -> None:

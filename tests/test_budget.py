@@ -55,9 +55,7 @@ def test_cooldown_seconds(retry_after_s: float | None, repeats: int, expected: f
     assert expected == cooldown_seconds(retry_after_s, repeats)
 
 
-@pytest.mark.parametrize(
-    ("failures", "expected"), [(1, 5.0), (2, 10.0), (3, 20.0), (4, 40.0), (5, 60.0), (9, 60.0)]
-)
+@pytest.mark.parametrize(("failures", "expected"), [(1, 5.0), (2, 10.0), (3, 20.0), (4, 40.0), (5, 60.0), (9, 60.0)])
 def test_error_retry_seconds(failures: int, expected: float) -> None:
     """Transient failures retry after 5 s, doubling, never later than the interval."""
     assert expected == error_retry_seconds(failures, 60.0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from claude_usage.standin import Reply, Script, StandIn
-from tests.conftest import load_fixture
+from tests.conftest import fresh_fixture, load_fixture
 from tests.support.cli import TEST_TOKEN, run_cli, write_credentials
 
 
@@ -33,10 +33,12 @@ def test_json_matches_the_documented_schema(logged_in: Path, standin: StandIn) -
     result = run_cli("--json", env=_env(standin))
     assert 0 == result.code, result.stderr
     doc = json.loads(result.stdout)
-    assert ["fetched_at", "source", "plan", "windows", "extra_usage", "raw"] == list(doc)
+    expected = ["fetched_at", "source", "plan", "windows", "extra_usage", "raw", "stale", "age_seconds", "account"]
+    assert expected == list(doc)
     assert "api" == doc["source"]
     assert "Max 5x" == doc["plan"]
-    assert load_fixture("max-typical") == doc["raw"]
+    assert list(load_fixture("max-typical")) == list(doc["raw"])
+    assert 78.0 == doc["raw"]["five_hour"]["utilization"]
     assert doc["raw"]["extra_usage"] == doc["extra_usage"]
     assert datetime.fromisoformat(doc["fetched_at"]).tzinfo is not None
 
@@ -122,7 +124,7 @@ def test_rate_limited_without_retry_after_says_when_to_try_again(logged_in: Path
 def test_rate_limited_with_a_short_retry_after_waits_and_succeeds(logged_in: Path) -> None:
     """A 429 with Retry-After: 1 is waited out and the next reply is used."""
     script = Script(
-        Reply(429, load_fixture("error-429"), {"Retry-After": "1"}), Reply(200, load_fixture("max-typical"))
+        Reply(429, load_fixture("error-429"), {"Retry-After": "1"}), Reply(200, fresh_fixture("max-typical"))
     )
     with StandIn(script) as api:
         started = time.monotonic()
@@ -142,7 +144,7 @@ def test_in_band_rate_limit_is_a_429(logged_in: Path) -> None:
 
 def test_server_error_then_success_is_retried(logged_in: Path) -> None:
     """A 503 followed by a good reply gives exit 0."""
-    with StandIn(Script(Reply(503, "<h1>down</h1>"), Reply(200, load_fixture("max-typical")))) as api:
+    with StandIn(Script(Reply(503, "<h1>down</h1>"), Reply(200, fresh_fixture("max-typical")))) as api:
         result = run_cli("--json", env=_env(api))
         assert 2 == len(api.usage_requests())
     assert 0 == result.code, result.stderr
@@ -185,9 +187,7 @@ def test_plain_http_to_a_remote_host_is_refused(logged_in: Path) -> None:
     assert "http://example.com" in result.stderr
 
 
-@pytest.mark.parametrize(
-    "args", [["--interval", "abc"], ["--interval", "0"], ["--once", "--json"], ["--bogus"]]
-)
+@pytest.mark.parametrize("args", [["--interval", "abc"], ["--interval", "0"], ["--once", "--json"], ["--bogus"]])
 def test_bad_command_line_exit_2_in_one_line(args: list[str]) -> None:
     """Bad arguments exit 2 with one line on stderr."""
     result = run_cli(*args)

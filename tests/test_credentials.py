@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import hashlib
 import json
 import os
 import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -179,9 +183,7 @@ def test_expired_token(env: dict[str, str], clock: FakeClock, store: Path) -> No
     write_store(store, login(expiresAt=ms(expired)))
     with pytest.raises(TokenExpired) as info:
         reader(env, clock).read()
-    expected = (
-        f"The Claude Code login token in {store} expired at {local_hhmm(expired)}; run `claude` to refresh it"
-    )
+    expected = f"The Claude Code login token in {store} expired at {local_hhmm(expired)}; run `claude` to refresh it"
     assert expected == str(info.value)
 
 
@@ -256,6 +258,46 @@ def test_scopes_wrong_type(env: dict[str, str], clock: FakeClock, store: Path) -
     assert "claudeAiOauth.scopes has the wrong type (str)" in str(error_of(env, clock))
 
 
+def test_deeply_nested_file(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """JSON nested too deep to decode raises AuthError naming the file, not a RecursionError."""
+    write_store(store, '{"claudeAiOauth": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    error = error_of(env, clock)
+    assert (AuthError, f"{store} is nested too deeply to read; run /login in Claude Code") == (type(error), str(error))
+
+
+def test_huge_expiry_number(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """A 5000-digit expiresAt raises one AuthError line naming the file, without echoing the number."""
+    write_store(store, json.dumps(login(expiresAt=12345)).replace("12345", "7" * 5000))
+    message = str(error_of(env, clock))
+    assert (True, False, False) == (message.startswith(str(store)), "7777777" in message, "\n" in message)
+
+
+@pytest.fixture
+def new_york() -> Iterator[None]:
+    """The process's local time zone is America/New_York for the test."""
+    if not hasattr(time, "tzset"):
+        pytest.skip("time.tzset is POSIX only")
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
+    yield
+    if saved is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+@pytest.mark.usefixtures("new_york")
+@pytest.mark.parametrize("expires_ms", [-62_135_596_800_000, 253_402_300_799_000], ids=["year-1", "year-9999"])
+def test_expiry_at_the_edge_of_time(env: dict[str, str], clock: FakeClock, store: Path, expires_ms: int) -> None:
+    """An expiresAt at datetime's limits, which local time cannot show, raises AuthError naming the file."""
+    write_store(store, login(expiresAt=expires_ms))
+    error = error_of(env, clock)
+    expected = f"{store}: claudeAiOauth.expiresAt is out of range; run /login"
+    assert (AuthError, expected) == (type(error), str(error))
+
+
 def test_dead_login(env: dict[str, str], clock: FakeClock, store: Path) -> None:
     """An emptied login (accessToken "" and expiresAt 0) says to run /login."""
     write_store(store, login(token="", refreshToken="", expiresAt=0))
@@ -326,9 +368,7 @@ def test_env_token_with_profile_scope(env: dict[str, str], clock: FakeClock, sto
     assert expected == creds
 
 
-def test_env_token_without_profile_scope_uses_stored_login(
-    env: dict[str, str], clock: FakeClock, store: Path
-) -> None:
+def test_env_token_without_profile_scope_uses_stored_login(env: dict[str, str], clock: FakeClock, store: Path) -> None:
     """An env token with the default scopes falls back to the stored login and says why."""
     write_store(store, login())
     creds = reader({**env, "CLAUDE_CODE_OAUTH_TOKEN": ENV_TOKEN}, clock).read()
@@ -406,6 +446,55 @@ def test_secret_repr_hides_token() -> None:
     secret = Secret(TOKEN)
     fp = hashlib.sha256(TOKEN.encode()).hexdigest()[:8]
     assert [f"Secret(fp={fp}…)"] * 3 == [repr(secret), str(secret), f"{secret}"]
+
+
+def test_secret_is_not_a_dataclass() -> None:
+    """A Secret is no dataclass, so dataclasses.asdict/astuple/replace cannot take it apart."""
+    assert False is dataclasses.is_dataclass(Secret(TOKEN))
+
+
+def test_secret_has_no_dict() -> None:
+    """vars() and __dict__ give nothing of a Secret."""
+    secret = Secret(TOKEN)
+    with pytest.raises(TypeError):
+        vars(secret)
+    assert False is hasattr(secret, "__dict__")
+
+
+def test_secret_text_forms_hide_token() -> None:
+    """No text form of a Secret (repr, str, format, a container's repr) shows the token."""
+    secret = Secret(TOKEN)
+    shown = [repr(secret), str(secret), format(secret), f"{secret!r}", repr([secret])]
+    assert [] == [text for text in shown if TOKEN in text]
+
+
+def test_credentials_asdict_hides_token(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """dataclasses.asdict of Credentials keeps the Secret whole, so its repr shows no token."""
+    write_store(store, login())
+    assert TOKEN not in repr(dataclasses.asdict(reader(env, clock).read()))
+
+
+def test_secret_equal_and_hashable_by_value() -> None:
+    """Secrets with the same token are equal and hash alike; a different token is not equal."""
+    assert (True, 1, False) == (
+        Secret(TOKEN) == Secret(TOKEN),
+        len({Secret(TOKEN), Secret(TOKEN)}),
+        Secret(TOKEN) == Secret("x"),
+    )
+
+
+def test_secret_is_immutable() -> None:
+    """A Secret's token cannot be replaced."""
+    secret = Secret(TOKEN)
+    with pytest.raises(AttributeError):
+        secret._value = "other"
+    assert TOKEN == secret.reveal()
+
+
+def test_secret_copies_are_equal() -> None:
+    """copy and deepcopy give an equal Secret."""
+    secret = Secret(TOKEN)
+    assert [secret, secret] == [copy.copy(secret), copy.deepcopy(secret)]
 
 
 def test_secret_fingerprint() -> None:
@@ -531,6 +620,43 @@ def test_keychain_invalidate(env: dict[str, str], clock: FakeClock, tmp_path: Pa
     assert 2 == len(fake.calls())
 
 
+def test_keychain_rejected_token_replaced_by_refresh(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
+    """After reject(), the keychain is asked again a minute after the last ask, and its new token is used."""
+    fake = install_fake_security(tmp_path, stdout=json.dumps(login(KEYCHAIN_TOKEN)))
+    creds = mac(keychain_env(env, fake), clock)
+    creds.reject(creds.read().token.fingerprint)
+    (tmp_path / "security-stdout").write_text(json.dumps(login(TOKEN)))
+    clock.advance(59)
+    creds.read()
+    calls_within_a_minute = len(fake.calls())
+    clock.advance(2)
+    assert (1, TOKEN, 2) == (calls_within_a_minute, creds.read().token.reveal(), len(fake.calls()))
+
+
+def test_keychain_rejected_token_asked_once_a_minute(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
+    """While the keychain still holds the rejected token, it is asked at most once a minute."""
+    fake = install_fake_security(tmp_path, stdout=json.dumps(login(KEYCHAIN_TOKEN)))
+    creds = mac(keychain_env(env, fake), clock)
+    creds.reject(creds.read().token.fingerprint)
+    counts = []
+    for step in (30, 31, 1, 58, 2):
+        clock.advance(step)
+        creds.read()
+        counts.append(len(fake.calls()))
+    assert [1, 2, 2, 2, 3] == counts
+
+
+def test_keychain_other_rejection_keeps_copy(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
+    """Rejecting some other token leaves the kept keychain copy alone."""
+    fake = install_fake_security(tmp_path, stdout=json.dumps(login(KEYCHAIN_TOKEN)))
+    creds = mac(keychain_env(env, fake), clock)
+    creds.read()
+    creds.reject(Secret(TOKEN).fingerprint)
+    clock.advance(3600)
+    creds.read()
+    assert 1 == len(fake.calls())
+
+
 def test_keychain_reread_when_expiring(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
     """Once the kept keychain token is about to expire, the next read asks the keychain again."""
     fake = install_fake_security(tmp_path, stdout=json.dumps(login(KEYCHAIN_TOKEN)))
@@ -552,9 +678,7 @@ def test_keychain_no_item_falls_back_to_file(
     assert (TOKEN, str(store), ()) == (creds.token.reveal(), creds.source, creds.notes)
 
 
-def test_keychain_no_item_and_no_file(
-    env: dict[str, str], clock: FakeClock, tmp_path: Path, store: Path
-) -> None:
+def test_keychain_no_item_and_no_file(env: dict[str, str], clock: FakeClock, tmp_path: Path, store: Path) -> None:
     """Exit 44 and no file raise NotLoggedIn naming both places."""
     fake = install_fake_security(tmp_path, exit_code=44)
     error = error_of(keychain_env(env, fake), clock, platform="darwin")
@@ -565,9 +689,7 @@ def test_keychain_no_item_and_no_file(
     assert (NotLoggedIn, expected) == (type(error), str(error))
 
 
-def test_keychain_locked_falls_back_to_file(
-    env: dict[str, str], clock: FakeClock, tmp_path: Path, store: Path
-) -> None:
+def test_keychain_locked_falls_back_to_file(env: dict[str, str], clock: FakeClock, tmp_path: Path, store: Path) -> None:
     """Exit 36 (locked) falls back to the file, with a note."""
     write_store(store, login())
     fake = install_fake_security(tmp_path, exit_code=36)

@@ -21,12 +21,8 @@ CET = timezone(timedelta(hours=1))  # a fixed local zone, one hour ahead of UTC
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday
 
 
-def window(
-    resets_at: datetime | None, *, utilization: float = 78.0, kind: WindowKind = WindowKind.WINDOW
-) -> Window:
-    return Window(
-        key="five_hour", label="Current session", utilization=utilization, resets_at=resets_at, kind=kind
-    )
+def window(resets_at: datetime | None, *, utilization: float = 78.0, kind: WindowKind = WindowKind.WINDOW) -> Window:
+    return Window(key="five_hour", label="Current session", utilization=utilization, resets_at=resets_at, kind=kind)
 
 
 def extra(
@@ -256,9 +252,9 @@ def test_money(amount: Money, expected: str) -> None:
     assert expected == fmt.money(amount)
 
 
-CURRENCIES = st.sampled_from(
-    ["USD", "EUR", "GBP", "JPY", "KRW", "VND", "INR", "CNY", "AUD", "CHF", "usd"]
-) | st.text(alphabet=string.ascii_uppercase, min_size=3, max_size=3)
+CURRENCIES = st.sampled_from(["USD", "EUR", "GBP", "JPY", "KRW", "VND", "INR", "CNY", "AUD", "CHF", "usd"]) | st.text(
+    alphabet=string.ascii_uppercase, min_size=3, max_size=3
+)
 SYMBOLS = "$€£¥₩₫₹"
 
 

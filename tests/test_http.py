@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
 import httpx
@@ -54,9 +56,7 @@ def fetch(server: Server, reply: Reply, **kwargs: Any) -> dict[str, Any]:
         return client.fetch(Secret(TOKEN))
 
 
-def failure(
-    server: Server, reply: Reply, expected: type[ClaudeUsageError] = ClaudeUsageError
-) -> ClaudeUsageError:
+def failure(server: Server, reply: Reply, expected: type[ClaudeUsageError] = ClaudeUsageError) -> ClaudeUsageError:
     """The error `fetch` raises when the stand-in answers `reply`."""
     with pytest.raises(expected) as info:
         fetch(server, reply)
@@ -109,9 +109,7 @@ def test_403_is_token_rejected(server: Server) -> None:
 
 def test_429_with_retry_after(server: Server) -> None:
     """A 429 with Retry-After carries the wait."""
-    error = failure(
-        server, Reply(429, load_fixture("error-429"), headers={"Retry-After": "120"}), RateLimited
-    )
+    error = failure(server, Reply(429, load_fixture("error-429"), headers={"Retry-After": "120"}), RateLimited)
     assert isinstance(error, RateLimited)
     assert 120.0 == error.retry_after_s
 
@@ -142,6 +140,71 @@ def test_hang_times_out_quickly(server: Server) -> None:
         fetch(server, Reply(200, load_fixture("max-typical"), delay=3), timeout_s=0.5)
     elapsed = time.monotonic() - started
     assert (True, True) == (str(info.value).startswith("timed out after 0.5 s talking to"), elapsed < 2.0)
+
+
+class DripServer:
+    """A raw server on 127.0.0.1: headers promising 100000 bytes, then one byte every `every_s`.
+
+    It gives up after `for_s` seconds (closing the connection), so that a client without an overall
+    deadline fails this test instead of hanging it.
+    """
+
+    def __init__(self, *, every_s: float = 0.1, for_s: float = 5.0) -> None:
+        self.every_s = every_s
+        self.for_s = for_s
+        self.stop = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(for_s)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(self.for_s)
+            try:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    request += chunk
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                give_up = time.monotonic() + self.for_s
+                while time.monotonic() < give_up and not self.stop.wait(self.every_s):
+                    conn.sendall(b" ")
+            except OSError:
+                return
+
+    def __enter__(self) -> DripServer:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop.set()
+        self.thread.join(timeout=self.for_s + 1)
+        self.listener.close()
+
+
+def test_dripping_body_times_out_quickly() -> None:
+    """A body dripping in a byte at a time still ends the fetch once the client's timeout is spent."""
+    with DripServer() as drip, UsageClient(drip.url, user_agent=UA, timeout_s=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(UnavailableError) as info:
+            client.fetch(Secret(TOKEN))
+        elapsed = time.monotonic() - started
+    expected = f"timed out after 0.5 s talking to {drip.url}/api/oauth/usage"
+    assert (expected, True) == (str(info.value), elapsed < 1.5)
 
 
 def closed_port_url() -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from rich.console import Console
 
-from claude_usage.core.model import Reading
+from claude_usage.core.model import Usage
 from claude_usage.core.wire import parse_usage
 from claude_usage.ui.widgets import Dashboard, Frame
 from tests.conftest import load_fixture
@@ -26,11 +26,8 @@ USABLE = [
 ]
 
 
-def _reading(name: str) -> Reading:
-    raw = load_fixture(name)
-    return Reading(
-        usage=parse_usage(raw, observed_at=NOW), fetched_at=NOW, source="api", plan="Max 5x", raw=raw
-    )
+def _usage(name: str) -> Usage:
+    return parse_usage(load_fixture(name), observed_at=NOW)
 
 
 def render(frame: Frame, width: int) -> str:
@@ -42,8 +39,8 @@ def render(frame: Frame, width: int) -> str:
 
 
 def _frame(name: str, **changes: object) -> Frame:
-    fields: dict[str, object] = {"now": NOW, "tz": UTC, "plan": "Max 5x", **changes}
-    return Frame(reading=_reading(name), **fields)  # type: ignore[arg-type]
+    fields: dict[str, object] = {"now": NOW, "tz": UTC, "plan": "Max 5x", "updated_at": NOW, **changes}
+    return Frame(usage=_usage(name), **fields)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("width", [32, 40, 100])
@@ -81,8 +78,7 @@ def test_compact_layout_has_no_border() -> None:
 def test_over_100_is_shown_as_such_with_a_full_bar() -> None:
     """A utilization over 100 shows its own percent and a full bar."""
     raw = {"five_hour": {"utilization": 112.7, "resets_at": "2026-11-24T15:00:00+00:00"}}
-    reading = Reading(usage=parse_usage(raw), fetched_at=NOW, source="api", raw=raw)
-    out = render(Frame(reading=reading, now=NOW, tz=UTC), 100)
+    out = render(Frame(usage=parse_usage(raw), now=NOW, tz=UTC, updated_at=NOW), 100)
     line = next(line for line in out.splitlines() if "Current session" in line)
     assert "112%" in line
     assert "░" not in line
@@ -98,8 +94,7 @@ def test_a_passed_reset_says_resetting() -> None:
 def test_nothing_left_says_no_active_limits() -> None:
     """A reply with every window null says No active limits."""
     raw = {"five_hour": None, "seven_day": None}
-    reading = Reading(usage=parse_usage(raw), fetched_at=NOW, source="api", raw=raw)
-    assert "No active limits" in render(Frame(reading=reading, now=NOW, tz=UTC), 40)
+    assert "No active limits" in render(Frame(usage=parse_usage(raw), now=NOW, tz=UTC, updated_at=NOW), 40)
 
 
 def test_enterprise_with_only_credits_says_no_active_limits_and_shows_credits() -> None:
@@ -147,6 +142,7 @@ def test_live_frame_shows_next_reading_and_keys() -> None:
     frame = _frame("max-typical", live=True, next_due=NOW + timedelta(seconds=42))
     out = render(frame, 100)
     assert "next reading in 42s (12:49:42)" in out
+    assert "API · just now" in out
     assert "q quit" in out
 
 

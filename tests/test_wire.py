@@ -77,9 +77,7 @@ FIXTURE_EXTRA_USAGE: dict[str, ExtraUsage | None] = {
         utilization=50.0,
         currency="JPY",
     ),
-    "pro-fresh-window": ExtraUsage(
-        is_enabled=False, monthly_limit=None, used=None, utilization=None, currency="USD"
-    ),
+    "pro-fresh-window": ExtraUsage(is_enabled=False, monthly_limit=None, used=None, utilization=None, currency="USD"),
     "over-limit-with-credit": ExtraUsage(
         is_enabled=True,
         monthly_limit=Money(20000, "EUR"),
@@ -222,9 +220,7 @@ TWINS = [
 
 
 @pytest.mark.parametrize(("top", "entry", "limit_key"), TWINS)
-def test_limit_repeating_a_top_level_window_is_shown_once(
-    top: str, entry: dict[str, Any], limit_key: str
-) -> None:
+def test_limit_repeating_a_top_level_window_is_shown_once(top: str, entry: dict[str, Any], limit_key: str) -> None:
     """A limits[] entry that repeats a present top-level window is dropped."""
     raw = {top: {"utilization": 10.0, "resets_at": None}, "limits": [entry]}
     assert [top] == keys(raw)
@@ -237,9 +233,7 @@ def test_limit_shown_when_top_level_window_is_null(top: str, entry: dict[str, An
 
 
 @pytest.mark.parametrize(("top", "entry", "limit_key"), TWINS)
-def test_limit_shown_when_top_level_utilization_is_null(
-    top: str, entry: dict[str, Any], limit_key: str
-) -> None:
+def test_limit_shown_when_top_level_utilization_is_null(top: str, entry: dict[str, Any], limit_key: str) -> None:
     """A limits[] entry is shown when its top-level twin has null utilization."""
     assert [limit_key] == keys({top: {"utilization": None, "resets_at": None}, "limits": [entry]})
 

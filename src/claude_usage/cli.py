@@ -1,56 +1,74 @@
 """The command line: `main(argv) -> int`, the one place errors become exit codes.
 
-Each face (dashboard, one-shots) is imported inside its own branch, so `--help` and bad arguments
-never pay for Rich or httpx.
+Each face is imported inside its own branch: `claude-usage statusline` (run by Claude Code on every
+render) never loads argparse, Rich or httpx; `--help` and bad arguments never pay for Rich or httpx.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, NoReturn
 
 from claude_usage import __version__
 from claude_usage.errors import ClaudeUsageError, CommandLineError, ExitCode
 
+TYPE_CHECKING = False  # not typing's: this module is on the status line's path
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Mapping, Sequence
+    from typing import NoReturn
 
     from claude_usage.clock import Clock
-    from claude_usage.service import UsageFetcher, UsageService
+    from claude_usage.service import SharedReader, Snapshot, UsageFetcher
 
 PROG = "claude-usage"
 DEMO_INTERVAL_S = 10.0
+MAX_SECONDS = 86_400.0  # a day: longer intervals, ages or waits are typos
 
 EPILOG = """\
+commands:
+  claude-usage statusline [--format FMT] [--max-age S] [--chain CMD]
+                         the line Claude Code's status line shows (reads its JSON on stdin)
+  claude-usage statusline install [--force] | uninstall
+                         add/remove it in Claude Code's settings.json
+  claude-usage refresh   take a reading into the shared store within the budget; print nothing
+
 keys (live dashboard): q quit · r refresh now · Ctrl+C quit
-exit status: 0 ok · 1 unexpected error · 2 bad command line · 3 authentication
-             (no, unreadable or expired credentials; 401/403) · 4 service unavailable
-             (network, timeout, 5xx, 429, unexpected reply) · 130 interrupted one-shot
-environment: CLAUDE_CONFIG_DIR, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_USAGE_API_URL,
-             CLAUDE_USAGE_USER_AGENT, NO_COLOR, HTTPS_PROXY (see the README)
+exit status: 0 ok · 1 unexpected error · 2 bad command line or a user file we refuse to touch
+             3 authentication (no, unreadable or expired credentials; 401/403)
+             4 service unavailable (network, timeout, 5xx, 429, unexpected reply, nothing stored
+               while the budget forbids a request) · 130 interrupted one-shot
+environment: CLAUDE_CONFIG_DIR, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_USAGE_API_URL, CLAUDE_USAGE_DATA_DIR,
+             CLAUDE_USAGE_MIN_SPACING, CLAUDE_USAGE_USER_AGENT, NO_COLOR, HTTPS_PROXY (see the README)
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One line, exit 2 (argparse would print the whole usage first)."""
-        self.exit(ExitCode.COMMAND_LINE, f"{self.prog}: {message} (see --help)\n")
+def _seconds(text: str) -> float:
+    import argparse
 
-
-def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and {MAX_SECONDS:g}, got {text!r}")
     return value
 
 
+def _age(text: str) -> float:
+    """Like `_seconds`, but 0 is allowed (always ask, within the budget)."""
+    return 0.0 if text.strip() in ("0", "0.0") else _seconds(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            """One line, exit 2 (argparse would print the whole usage first)."""
+            self.exit(ExitCode.COMMAND_LINE, f"{self.prog}: {message} (see --help)\n")
+
+    parser = Parser(
         prog=PROG,
         description="Live dashboard of your Claude subscription's usage limits (Pro, Max, Team).",
         epilog=EPILOG,
@@ -58,19 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="take one reading, draw it once, exit")
-    mode.add_argument(
-        "--json", action="store_true", help="take one reading, print it as JSON on stdout, exit"
-    )
+    mode.add_argument("--json", action="store_true", help="take one reading, print it as JSON on stdout, exit")
     parser.add_argument(
         "--interval",
-        type=_positive_seconds,
+        type=_seconds,
         metavar="SECONDS",
         help="seconds between readings in the live dashboard (default 60; at least 10 against a remote "
         "endpoint, 1 against a loopback one)",
     )
     parser.add_argument(
+        "--max-age",
+        type=_age,
+        default=30.0,
+        metavar="SECONDS",
+        help="one-shots: use a stored reading younger than this instead of asking (default 30)",
+    )
+    parser.add_argument(
+        "--min-spacing",
+        type=_seconds,
+        metavar="SECONDS",
+        help="no two requests for an account, from any process, closer than this (default 30, or "
+        "$CLAUDE_USAGE_MIN_SPACING; at least 10 remote, 1 loopback)",
+    )
+    parser.add_argument(
         "--wait",
-        type=_positive_seconds,
+        type=_seconds,
         default=30.0,
         metavar="SECONDS",
         help="how long a one-shot may keep retrying transient failures (default 30)",
@@ -88,31 +118,79 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["statusline"]:
+        from claude_usage.statusline import main as statusline_main
+
+        return statusline_main(args_list[1:])
+    refresh = args_list[:1] == ["refresh"]
+    if refresh:
+        args_list = ["--json", "--max-age", "60", *args_list[1:]]
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_list)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else ExitCode.COMMAND_LINE
-    try:
-        return _run(args, os.environ)
-    except ClaudeUsageError as exc:
-        if args.debug:
-            import traceback
+    args.quiet = refresh
+    return _guarded(args, os.environ)
 
-            traceback.print_exc()
-        print(f"{PROG}: {exc}", file=sys.stderr)
+
+def _guarded(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    try:
+        return _run(args, env)
+    except ClaudeUsageError as exc:
+        _debug(args)
+        if not args.quiet:
+            print(f"{PROG}: {exc}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 0
     except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback unless --debug
-        if args.debug:
-            import traceback
-
-            traceback.print_exc()
-        print(
-            f"{PROG}: unexpected error ({type(exc).__name__}); run with --debug for details", file=sys.stderr
-        )
+        _debug(args)
+        print(f"{PROG}: unexpected error ({type(exc).__name__}); run with --debug for details", file=sys.stderr)
         return int(ExitCode.UNEXPECTED)
+
+
+def _debug(args: argparse.Namespace) -> None:
+    if args.debug:
+        import traceback
+
+        traceback.print_exc()
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): nothing left to say, and nothing more to flush at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        return
+
+
+def _spacing(args: argparse.Namespace, env: Mapping[str, str], floor: float, where: str) -> float:
+    """The machine-wide spacing this process honours: option, else environment, else 30 s; never below the floor."""
+    import argparse
+
+    from claude_usage.core.shared import DEFAULT_SPACING_S
+
+    spacing = args.min_spacing
+    if spacing is None and env.get("CLAUDE_USAGE_MIN_SPACING"):
+        try:
+            spacing = _seconds(env["CLAUDE_USAGE_MIN_SPACING"])
+        except argparse.ArgumentTypeError:
+            raise CommandLineError(
+                f"CLAUDE_USAGE_MIN_SPACING={env['CLAUDE_USAGE_MIN_SPACING']!r} is not a number of seconds"
+            ) from None
+    if spacing is None:
+        spacing = DEFAULT_SPACING_S
+    if spacing < floor:
+        raise CommandLineError(f"the minimum spacing must be at least {floor:g} s against {where} (got {spacing:g})")
+    if args.interval is not None and args.interval < spacing:
+        spacing = max(floor, args.interval)  # an explicit interval lowers it for this process's own requests
+    return float(spacing)
 
 
 def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -131,26 +209,30 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     else:
         base_url, loopback = resolve_base_url(env)
     floor = budget.min_interval(loopback)
+    where = "a loopback endpoint" if loopback else base_url
     interval = args.interval or (DEMO_INTERVAL_S if args.demo else budget.DEFAULT_INTERVAL_S)
     if interval < floor:
-        where = "a loopback endpoint" if loopback else base_url
         raise CommandLineError(f"--interval must be at least {floor:g} s against {where} (got {interval:g})")
+    spacing = _spacing(args, env, floor, where)
     try:
         with UsageClient(base_url, user_agent=user_agent(env), clock=clock) as client:
-            service = _service(args, env, client, clock)
+            reader = _reader(args, env, client, clock, spacing)
             if args.json or args.once:
-                return _one_shot(service, args)
-            return _live(service, args, interval, floor)
+                return _one_shot(reader, args)
+            return _live(reader, args, interval)
     finally:
         if standin is not None:
             standin.close()
 
 
-def _service(
-    args: argparse.Namespace, env: Mapping[str, str], client: UsageFetcher, clock: Clock
-) -> UsageService:
+def _reader(
+    args: argparse.Namespace, env: Mapping[str, str], client: UsageFetcher, clock: Clock, spacing: float
+) -> SharedReader:
+    from claude_usage.adapters import paths
+    from claude_usage.adapters.account import DEMO
     from claude_usage.adapters.credentials import CredentialReader
-    from claude_usage.service import CredentialSource, UsageService
+    from claude_usage.adapters.store import Store
+    from claude_usage.service import CredentialSource, SharedReader, UsageService
 
     credentials: CredentialSource
     if args.demo:
@@ -159,19 +241,37 @@ def _service(
         credentials = demo_credentials()
     else:
         credentials = CredentialReader(env, clock=clock, use_keychain=not args.no_keychain)
-    source = "demo" if args.demo else "api"
-    return UsageService(client=client, credentials=credentials, clock=clock, source=source)
+    service = UsageService(client=client, credentials=credentials, clock=clock, source="demo" if args.demo else "api")
+    claude_state = None
+    if not args.demo:
+        from claude_usage.adapters.claude_state import ClaudeState
+
+        claude_state = ClaudeState(env)
+    store = Store(paths.data_dir(env))
+    return SharedReader(
+        service,
+        store,
+        env=env,
+        spacing_s=spacing,
+        claude_state=claude_state,
+        fixed_account=DEMO if args.demo else None,
+    )
 
 
-def _one_shot(service: UsageService, args: argparse.Namespace) -> int:
-    reading = service.fetch_with_retries(wait_s=args.wait)
-    for note in service.notes:
+def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
+    snapshot = reader.read(args.max_age, one_shot=True, wait_s=args.wait)
+    now = reader.clock.now()
+    if snapshot.empty:
+        raise _nothing_stored(reader, snapshot)
+    if args.quiet:
+        return 0
+    for note in reader.service.notes:
         print(f"{PROG}: note: {note}", file=sys.stderr)
-    now = service.clock.now()
     if args.json:
-        from claude_usage.report import dumps, reading_json
+        from claude_usage.report import dumps, snapshot_json
 
-        sys.stdout.write(dumps(reading_json(reading, now)) + "\n")
+        sys.stdout.write(dumps(snapshot_json(snapshot, now, max_age_s=args.max_age)) + "\n")
+        sys.stdout.flush()
         return 0
     from datetime import datetime
 
@@ -181,21 +281,54 @@ def _one_shot(service: UsageService, args: argparse.Namespace) -> int:
 
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None  # noqa: S101 - astimezone() always sets one
-    frame = Frame(reading=reading, now=now, tz=tz, plan=reading.plan, demo=args.demo, notes=service.notes)
+    oldest = snapshot.oldest()
+    stale = oldest is not None and (now - oldest).total_seconds() > args.max_age
+    problem = None
+    if stale and not snapshot.requested:
+        allowed = reader.next_allowed(snapshot)
+        when = f"; the next request is allowed at {allowed.astimezone(tz):%H:%M:%S}" if allowed else ""
+        problem = f"stored reading: no request was sent{when}"
+    frame = Frame(
+        usage=snapshot.usage,
+        now=now,
+        tz=tz,
+        plan=snapshot.plan,
+        demo=args.demo,
+        notes=reader.service.notes,
+        problem=problem,
+        problem_kind="budget" if problem else None,
+        updated_at=snapshot.fetched_at,
+        cooling_until=snapshot.budget.cooldown_until,
+    )
     Console(highlight=False).print(Dashboard(frame))
     return 0
 
 
-def _live(service: UsageService, args: argparse.Namespace, interval: float, floor: float) -> int:
+def _nothing_stored(reader: SharedReader, snapshot: Snapshot) -> ClaudeUsageError:
+    """Exit 4, saying as a local time and in seconds when a request will be allowed."""
+    from claude_usage.errors import UnavailableError
+
+    allowed = reader.next_allowed(snapshot)
+    if allowed is None:
+        return UnavailableError("no reading is stored for this account yet; another process is asking: try again")
+    now = reader.clock.now()
+    seconds = max(1, int((allowed - now).total_seconds() + 0.999))
+    why = "rate limited" if snapshot.budget.cooling_down(now) else "the machine-wide request budget"
+    return UnavailableError(
+        f"no reading is stored for this account yet and {why} allows the next request at "
+        f"{allowed.astimezone():%H:%M:%S} (in {seconds} s)"
+    )
+
+
+def _live(reader: SharedReader, args: argparse.Namespace, interval: float) -> int:
     from rich.console import Console
 
     from claude_usage.service import Poller
 
     console = Console(highlight=False)
-    poller = Poller(service, interval_s=interval, min_spacing_s=max(floor, min(interval, 10.0)))
     if not console.is_terminal:
         args.once = True  # no terminal to redraw in place: draw one reading, like --once
-        return _one_shot(service, args)
+        return _one_shot(reader, args)
     from claude_usage.ui import dashboard
 
-    return dashboard.run(poller, console=console, demo=args.demo)
+    return dashboard.run(Poller(reader, interval_s=interval), console=console, demo=args.demo)

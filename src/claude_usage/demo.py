@@ -32,9 +32,7 @@ class SimulatedAccount:
 
     def __call__(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {DEMO_TOKEN}":
-            return Reply(
-                401, {"type": "error", "error": {"type": "authentication_error", "message": "bad token"}}
-            )
+            return Reply(401, {"type": "error", "error": {"type": "authentication_error", "message": "bad token"}})
         minutes = (self.clock.monotonic() - self._started) / 60
         wiggle = math.sin(minutes * 3) * 0.6
 

@@ -17,10 +17,12 @@ involved and never a token. Only `cli.main` turns them into exit codes::
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, ClassVar
 
+# Not `typing.TYPE_CHECKING`: the status line imports this module and must not pay for `typing`.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import ClassVar
 
 
 class ExitCode(enum.IntEnum):

@@ -1,9 +1,11 @@
 """One-shot output as JSON: the documented, stable `--json` schema (keys are only ever added).
 
 ```
-{"fetched_at": ISO-8601, "source": "api" | "demo", "plan": str | null,
- "windows": [{"key", "label", "utilization", "resets_at", "resets_in_seconds", "source", "observed_at"}],
- "extra_usage": <object as received> | null, "raw": <the reply as received>}
+{"fetched_at": ISO-8601, "source": "api" | "demo" | "claude_cache" | "statusline", "plan": str | null,
+ "windows": [{"key", "label", "utilization", "resets_at", "resets_in_seconds", "source", "observed_at",
+              "reset_passed", "unconfirmed"}],
+ "extra_usage": <object as received> | null, "raw": <the reply as received> | null,
+ "stale": bool, "age_seconds": int | null, "account": str}
 ```
 """
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from claude_usage.core.model import Reading, Window
+    from claude_usage.service import Snapshot
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -29,11 +32,13 @@ def window_json(window: Window, now: datetime) -> dict[str, Any]:
     return {
         "key": window.key,
         "label": window.label,
-        "utilization": window.utilization,
+        "utilization": None if window.reset_passed else window.utilization,
         "resets_at": _iso(window.resets_at),
         "resets_in_seconds": None if window.resets_at is None else seconds_until(window.resets_at, now),
         "source": window.source,
         "observed_at": _iso(window.observed_at),
+        "reset_passed": window.reset_passed,
+        "unconfirmed": window.unconfirmed,
     }
 
 
@@ -47,6 +52,25 @@ def reading_json(reading: Reading, now: datetime) -> dict[str, Any]:
         "windows": [window_json(w, now) for w in reading.usage.windows],
         "extra_usage": extra if isinstance(extra, dict) else None,
         "raw": reading.raw,
+    }
+
+
+def snapshot_json(snapshot: Snapshot, now: datetime, *, max_age_s: float) -> dict[str, Any]:
+    """The `--json` document for what the shared store holds (possibly merged from several sources)."""
+    raw = snapshot.raw
+    extra = raw.get("extra_usage") if raw else None
+    oldest = snapshot.oldest()
+    age = None if oldest is None else max(0, int((now - oldest).total_seconds()))
+    return {
+        "fetched_at": _iso(snapshot.fetched_at),
+        "source": snapshot.source,
+        "plan": snapshot.plan,
+        "windows": [window_json(w, now) for w in snapshot.usage.windows],
+        "extra_usage": extra if isinstance(extra, dict) else None,
+        "raw": raw,
+        "stale": age is None or age > max_age_s,
+        "age_seconds": age,
+        "account": snapshot.account,
     }
 
 

@@ -8,29 +8,34 @@ cool down after a 429. Imports no Rich; httpx only through `adapters.api`.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from claude_usage.core import budget
-from claude_usage.core.fmt import clock_time, duration
-from claude_usage.core.model import Reading
+from claude_usage.adapters import account
+from claude_usage.core import budget, observe
+from claude_usage.core.fmt import duration
+from claude_usage.core.model import Reading, Usage
+from claude_usage.core.shared import DEFAULT_SPACING_S, SharedBudget, with_poller
 from claude_usage.core.wire import parse_usage
 from claude_usage.errors import (
     AuthError,
     BadReply,
+    ClaudeUsageError,
     RateLimited,
     TokenRejected,
     UnavailableError,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import tzinfo
+    from collections.abc import Callable, Mapping
 
+    from claude_usage.adapters.claude_state import ClaudeState
     from claude_usage.adapters.credentials import Credentials, Secret
+    from claude_usage.adapters.store import Store
     from claude_usage.clock import Clock
 
 ONE_SHOT_WAIT_S = 30.0
@@ -81,9 +86,7 @@ class UsageService:
         self.plan = creds.plan
         why = self._rejected.get(creds.token.fingerprint)
         if why is not None:
-            raise TokenRejected(
-                f"{why}; waiting for Claude Code to refresh the login in {creds.source}", status=401
-            )
+            raise TokenRejected(f"{why}; waiting for Claude Code to refresh the login in {creds.source}", status=401)
         return creds
 
     def fetch(self) -> Reading:
@@ -145,98 +148,338 @@ class UsageService:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
+    """What the store knows about an account at one instant, merged from every source."""
+
+    account: str
+    usage: Usage
+    raw: dict[str, Any] | None = None
+    source: str | None = None  # of the freshest whole reply ("api", "demo", "claude_cache"), else "statusline"
+    fetched_at: datetime | None = None  # when that reply was observed
+    plan: str | None = None
+    budget: SharedBudget = field(default_factory=lambda: SharedBudget({}))
+    requested: bool = False  # this call sent a request
+
+    @property
+    def empty(self) -> bool:
+        return not self.usage.windows and self.usage.extra_usage is None
+
+    def oldest(self) -> datetime | None:
+        return observe.oldest(self.usage)
+
+
+class SharedReader:
+    """Readings through the machine-wide store: free sources first, the endpoint within the shared budget.
+
+    Every process files what it learns under one key per account; only one process asks the endpoint at a
+    time (the store's request lock), no two requests for an account come closer than the spacing, and a
+    429 cools every process down.
+    """
+
+    def __init__(
+        self,
+        service: UsageService,
+        store: Store,
+        *,
+        env: Mapping[str, str],
+        spacing_s: float = DEFAULT_SPACING_S,
+        claude_state: ClaudeState | None = None,
+        fixed_account: str | None = None,
+    ) -> None:
+        self.service = service
+        self.store = store
+        self.env = env
+        self.clock = service.clock
+        self.spacing_s = spacing_s
+        self.claude_state = claude_state
+        self.fixed_account = fixed_account
+        self._account: tuple[str, str] | None = None  # (token fingerprint, key)
+        self._account_uuid: str | None = None
+
+    # -- which account ------------------------------------------------------------------------------
+
+    def account(self, creds: Credentials | None) -> str:
+        """The account key for these credentials (None: the last account this profile used)."""
+        if self.fixed_account is not None:
+            return self.fixed_account
+        if creds is None:
+            if self._account is not None:
+                return self._account[1]
+            return account.resolve(self.env, self.store, account_id=None, token_fingerprint=None)
+        fingerprint = creds.token.fingerprint
+        if self._account is not None and self._account[0] == fingerprint:
+            return self._account[1]
+        key = account.resolve(self.env, self.store, account_id=creds.account_id, token_fingerprint=fingerprint)
+        self._account = (fingerprint, key)
+        uuid = creds.account_id.partition(":")[0] if creds.account_id else None
+        self._account_uuid = uuid or _uuid_from_key(key)
+        return key
+
+    # -- reading without asking ---------------------------------------------------------------------
+
+    def snapshot(self, key: str) -> Snapshot:
+        """What is known now, from the store and Claude Code's own cache, without any request."""
+        now = self.clock.now()
+        doc = self._with_claude_cache(key, self.store.read(key))
+        found = observe.usages(doc)
+        usage = observe.merge(found, now)
+        best = observe.raw_reply(doc)
+        return Snapshot(
+            account=key,
+            usage=usage,
+            raw=best[0] if best else None,
+            source=best[1] if best else ("statusline" if usage.windows else None),
+            fetched_at=best[2] if best else observe.oldest(usage),
+            plan=observe.plan(doc) or self.service.plan,
+            budget=SharedBudget(doc),
+        )
+
+    def _with_claude_cache(self, key: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Record Claude Code's cached reply for this account when it is newer than the one we hold."""
+        if self.claude_state is None or self._account_uuid is None:
+            return doc
+        cached = self.claude_state.cached_usage(self._account_uuid)
+        if cached is None:
+            return doc
+        raw, fetched_at = cached
+        held = doc.get("sources", {}).get("claude_cache") if isinstance(doc.get("sources"), dict) else None
+        if isinstance(held, dict) and held.get("observed_at") == fetched_at.isoformat():
+            return doc
+
+        def change(current: dict[str, Any]) -> dict[str, Any]:
+            return observe.record_reading(current, source="claude_cache", raw=raw, plan=None, observed_at=fetched_at)
+
+        try:
+            return self.store.update(key, change)
+        except UnavailableError:
+            return change(doc)
+
+    # -- asking, within the budget ------------------------------------------------------------------
+
+    def read(
+        self,
+        max_age_s: float,
+        *,
+        is_poller: bool = False,
+        one_shot: bool = False,
+        wait_s: float = ONE_SHOT_WAIT_S,
+        lock_wait_s: float = 8.0,
+    ) -> Snapshot:
+        """The freshest reading: from the store when young enough or when the budget says wait, else asked.
+
+        Raises what the request raised (AuthError, UnavailableError) when one was sent and failed; credentials
+        that are missing, expired or rejected raise before anything is sent.
+        """
+        creds = self.service.current_credentials()
+        key = self.account(creds)
+        known = self.snapshot(key)
+        if not self._wants(known, max_age_s, is_poller) or self._held_back(known):
+            return known
+        with self.store.request_lock(key, wait_s=lock_wait_s) as mine:
+            if not mine:  # another process is asking right now: use what it wrote
+                return self.snapshot(key)
+            known = self.snapshot(key)  # re-check: it may have just been written
+            if not self._wants(known, max_age_s, is_poller) or self._held_back(known):
+                return known
+            self._note_request(key)
+            try:
+                reading = self.service.fetch_with_retries(wait_s=wait_s) if one_shot else self.service.fetch()
+            except RateLimited as exc:
+                self._note_rate_limit(key, exc.retry_after_s)
+                raise
+            self._note_reading(key, reading)
+        return replace(self.snapshot(key), requested=True)
+
+    def _wants(self, known: Snapshot, max_age_s: float, is_poller: bool) -> bool:
+        now = self.clock.now()
+        allowed_age = known.budget.effective_max_age(max_age_s, now, is_poller=is_poller)
+        return observe.needs_refresh(known.usage, now, allowed_age)
+
+    def _held_back(self, known: Snapshot) -> bool:
+        return known.budget.next_allowed(self.clock.now(), self.spacing_s) is not None
+
+    def next_allowed(self, known: Snapshot) -> datetime | None:
+        """When this process may next ask the endpoint for this account; None means now."""
+        return known.budget.next_allowed(self.clock.now(), self.spacing_s)
+
+    def _note_request(self, key: str) -> None:
+        now = self.clock.now()
+
+        def change(doc: dict[str, Any]) -> dict[str, Any]:
+            budget = SharedBudget(doc)
+            budget.record_request(now)
+            return budget.write(doc)
+
+        self.store.update(key, change)
+
+    def _note_rate_limit(self, key: str, retry_after_s: float | None) -> None:
+        now = self.clock.now()
+
+        def change(doc: dict[str, Any]) -> dict[str, Any]:
+            budget = SharedBudget(doc)
+            budget.record_rate_limit(now, retry_after_s)
+            return budget.write(doc)
+
+        self.store.update(key, change)
+
+    def _note_reading(self, key: str, reading: Reading) -> None:
+        def change(doc: dict[str, Any]) -> dict[str, Any]:
+            doc = observe.record_reading(
+                doc, source=reading.source, raw=reading.raw, plan=reading.plan, observed_at=reading.fetched_at
+            )
+            budget = SharedBudget(doc)
+            budget.record_success()
+            return budget.write(doc)
+
+        self.store.update(key, change)
+
+    def store_stamp(self, key: str) -> tuple[int, int] | None:
+        """A cheap "changed?" token for the account's document."""
+        try:
+            return self.store.stamp(key)
+        except UnavailableError:
+            return None
+
+    def heartbeat(self, key: str, interval_s: float) -> None:
+        """A live dashboard promises to poll this account every `interval_s` seconds."""
+        now = self.clock.now()
+        try:
+            self.store.update(key, lambda doc: with_poller(doc, pid=os.getpid(), interval_s=interval_s, now=now))
+        except UnavailableError:
+            return  # a missed heartbeat only means others may ask a little sooner
+
+
+def _uuid_from_key(key: str) -> str | None:
+    if not key.startswith("a-"):
+        return None
+    return key[2:].partition("_")[0] or None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PollView:
     """What the dashboard shows about polling at one instant (replaced whole, never mutated)."""
 
-    reading: Reading | None = None
+    snapshot: Snapshot | None = None
     problem: str | None = None
     problem_kind: str | None = None  # "auth", "rate_limited", "unavailable"
     next_due: datetime | None = None
-    cooling_until: datetime | None = None
     in_flight: bool = False
     notes: tuple[str, ...] = ()
     plan: str | None = None
 
 
 class Poller:
-    """The live dashboard's polling: one request per interval, cooling down after a 429, never dying.
+    """The live dashboard's polling: at most one request per interval, never dying.
 
-    Thread-safe: a worker thread calls `run_due()`, the UI thread reads `view` and calls `ask_now()`.
+    Thread-safe: a worker thread calls `run_due()`; the UI thread calls `watch_store()` once a second (to pick
+    up what other processes wrote), reads `view` and calls `ask_now()`.
     """
 
-    def __init__(self, service: UsageService, *, interval_s: float, min_spacing_s: float) -> None:
-        self.service = service
-        self.clock = service.clock
+    def __init__(self, reader: SharedReader, *, interval_s: float) -> None:
+        self.reader = reader
+        self.clock = reader.clock
         self.interval_s = interval_s
-        self.min_spacing_s = min_spacing_s
-        self._state = budget.PollState()
         self._lock = threading.Lock()
+        self._next_due: datetime | None = None
+        self._failures = 0
+        self._forced = False
+        self._key: str | None = None
+        self._stamp: tuple[int, int] | None = None
         self.view = PollView()
-
-    def due(self) -> bool:
-        with self._lock:
-            return self._state.due(self.clock.now())
 
     def seconds_until_due(self) -> float:
         with self._lock:
-            if self._state.next_due is None:
+            if self._next_due is None:
                 return 0.0
-            return max(0.0, (self._state.next_due - self.clock.now()).total_seconds())
+            return max(0.0, (self._next_due - self.clock.now()).total_seconds())
 
     def ask_now(self) -> None:
-        """`r`: a reading now, unless cooling down or the last request is closer than the spacing."""
+        """`r`: a reading now, within the shared budget (never while cooling down or closer than the spacing)."""
         with self._lock:
-            self._state = self._state.asked_now(self.clock.now(), self.min_spacing_s)
-            self.view = replace(self.view, next_due=self._state.next_due)
+            self._next_due = self.clock.now()
+            self._forced = True
+            self.view = replace(self.view, next_due=self._next_due)
 
     def run_due(self) -> None:
         """Poll once if a poll is due; record the outcome in `view`."""
-        if not self.due():
-            return
-        self._set_view(in_flight=True)
-        try:
-            reading = self.service.fetch()
-        except RateLimited as exc:
-            retry_after_s = exc.retry_after_s
-            self._after(lambda s, now: s.after_rate_limit(now, retry_after_s), "rate_limited", str(exc))
-        except AuthError as exc:
-            self._after(lambda s, now: s.after_auth_wait(now, self.interval_s), "auth", str(exc))
-        except UnavailableError as exc:
-            self._after(lambda s, now: s.after_failure(now, self.interval_s), "unavailable", str(exc))
-        else:
-            with self._lock:
-                self._state = self._state.after_success(self.clock.now(), self.interval_s)
-                self.view = PollView(
-                    reading=reading,
-                    next_due=self._state.next_due,
-                    notes=self.service.notes,
-                    plan=self.service.plan or reading.plan,
-                )
-
-    def _after(
-        self, transition: Callable[[budget.PollState, datetime], budget.PollState], kind: str, message: str
-    ) -> None:
         with self._lock:
-            self._state = transition(self._state, self.clock.now())
-            self.view = replace(
-                self.view,
+            now = self.clock.now()
+            if self._next_due is not None and now < self._next_due:
+                return
+            forced, self._forced = self._forced, False
+            self.view = replace(self.view, in_flight=True)
+        max_age = 0.0 if forced else self.interval_s
+        try:
+            snapshot = self.reader.read(max_age, is_poller=True)
+        except RateLimited as exc:
+            self._failed("rate_limited", str(exc), 0.0)
+        except AuthError as exc:
+            self._failed("auth", str(exc), budget.AUTH_RECHECK_S)
+        except UnavailableError as exc:
+            self._failures += 1
+            self._failed("unavailable", str(exc), budget.error_retry_seconds(self._failures, self.interval_s))
+        else:
+            self._failures = 0
+            self._settle(snapshot, None, None, self._after_success(snapshot))
+            self.reader.heartbeat(snapshot.account, self.interval_s)
+
+    def _after_success(self, snapshot: Snapshot) -> datetime:
+        """Next poll: one interval after the oldest number, or when the budget next allows a request."""
+        now = self.clock.now()
+        due = now + timedelta(seconds=self.interval_s)
+        oldest = snapshot.oldest()
+        if oldest is not None and not snapshot.requested:
+            due = min(due, max(now, oldest + timedelta(seconds=self.interval_s)))
+        allowed = self.reader.next_allowed(snapshot)
+        if allowed is not None:
+            due = max(due, allowed)
+        return max(due, now + timedelta(seconds=1))
+
+    def _failed(self, kind: str, message: str, retry_s: float) -> None:
+        try:
+            creds = None if kind == "auth" else self.reader.service.current_credentials()
+            snapshot: Snapshot | None = self.reader.snapshot(self.reader.account(creds))
+        except ClaudeUsageError:
+            snapshot = self.view.snapshot
+        now = self.clock.now()
+        due = now + timedelta(seconds=retry_s)
+        if snapshot is not None:
+            allowed = self.reader.next_allowed(snapshot)
+            if allowed is not None and kind != "auth":
+                due = max(due, allowed)
+        self._settle(snapshot, kind, message, max(due, now + timedelta(seconds=1)))
+
+    def _settle(self, snapshot: Snapshot | None, kind: str | None, message: str | None, due: datetime) -> None:
+        with self._lock:
+            self._next_due = due
+            if snapshot is not None:
+                self._key = snapshot.account
+                self._stamp = self.reader.store_stamp(snapshot.account)
+            self.view = PollView(
+                snapshot=snapshot or self.view.snapshot,
                 problem=message,
                 problem_kind=kind,
-                next_due=self._state.next_due,
-                cooling_until=self._state.cooldown_until
-                if self._state.cooling_down(self.clock.now())
-                else None,
-                in_flight=False,
-                notes=self.service.notes,
-                plan=self.service.plan or self.view.plan,
+                next_due=due,
+                notes=self.reader.service.notes,
+                plan=self.reader.service.plan or (snapshot.plan if snapshot else None) or self.view.plan,
             )
 
-    def _set_view(self, **changes: object) -> None:
+    def watch_store(self) -> None:
+        """Pick up numbers other processes wrote (status lines, other dashboards) since the last look."""
         with self._lock:
-            self.view = replace(self.view, **changes)  # type: ignore[arg-type]
-
-
-def reading_age_text(reading: Reading, now: datetime, tz: tzinfo) -> str:
-    """`11:32:07, 2m ago`: when a reading was taken, for stale markers."""
-    seconds = (now - reading.fetched_at).total_seconds()
-    return f"{clock_time(reading.fetched_at, now, tz)}, {duration(max(0.0, seconds))} ago"
+            key, stamp = self._key, self._stamp
+        if key is None:
+            return
+        current = self.reader.store_stamp(key)
+        if current == stamp:
+            return
+        try:
+            snapshot = self.reader.snapshot(key)
+        except ClaudeUsageError:
+            return
+        with self._lock:
+            self._stamp = current
+            problem = self.view.problem
+            if self.view.problem_kind == "rate_limited" and not snapshot.budget.cooling_down(self.clock.now()):
+                problem = None
+            self.view = replace(self.view, snapshot=snapshot, problem=problem)

@@ -15,9 +15,7 @@ import pytest
 class Tmux:
     """One tmux server (`-L <unique>`, no config) with one window running `command`."""
 
-    def __init__(
-        self, command: list[str], *, env: dict[str, str], width: int = 100, height: int = 30
-    ) -> None:
+    def __init__(self, command: list[str], *, env: dict[str, str], width: int = 100, height: int = 30) -> None:
         if shutil.which("tmux") is None:
             pytest.skip("tmux is not installed (.ci/run installs it)")
         self.socket = f"cu-test-{uuid.uuid4().hex[:10]}"

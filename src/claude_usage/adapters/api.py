@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import re
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +62,12 @@ _ENTRYPOINT = re.compile(r"[A-Za-z0-9._/-]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]+")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+# Terminal control characters (C0, DEL, C1): server text must not move the cursor or retitle the window.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Anthropic keys and tokens, whoever they belong to.
+_ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]+")
+# A run of this many characters of the token is redacted wherever it shows up.
+MIN_REDACTED_RUN = 12
 
 
 def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tuple[str, bool]:
@@ -84,11 +92,12 @@ def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tup
     if not host:
         raise CommandLineError(f"API URL {shown!r} has no host")
     if parts.username is not None or parts.password is not None:
-        raise CommandLineError(
-            f"API URL {shown!r} must not contain credentials: the token is sent in a header"
-        )
+        raise CommandLineError(f"API URL {shown!r} must not contain credentials: the token is sent in a header")
     if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise CommandLineError(f"API URL {shown!r} must not contain a query or fragment")
+    if "%" in host and ":" not in host:
+        # `%` only separates an IPv6 zone; elsewhere `127.0.0.1%40evil.com` would pass for loopback.
+        raise CommandLineError(f"API URL {shown!r} has a host with a '%' in it, which only an IPv6 address may have")
     loopback = _is_loopback(host)
     if scheme == "http" and not loopback:
         raise CommandLineError(
@@ -101,8 +110,10 @@ def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tup
 def _is_loopback(host: str) -> bool:
     if host.lower() in _LOOPBACK_NAMES:
         return True
+    if ":" in host:  # an IPv6 literal, where `%` starts a zone (`::1%25lo0`)
+        host = host.split("%", 1)[0]
     try:
-        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
@@ -134,7 +145,7 @@ def installed_claude_code_version(
     env: Mapping[str, str], *, system_npm_roots: Sequence[Path] = SYSTEM_NPM_ROOTS
 ) -> str | None:
     """The installed Claude Code's version from the native installer's files or a global npm install."""
-    user_home = home(env)
+    user_home = Path(home(env))
     data_homes = [user_home / ".local" / "share"]
     if env.get("XDG_DATA_HOME"):
         data_homes.insert(0, Path(env["XDG_DATA_HOME"]))
@@ -244,9 +255,7 @@ class UsageClient:
                 transport=transport,
             )
         except (httpx.InvalidURL, OSError, ValueError) as exc:
-            raise CommandLineError(
-                f"cannot set up an HTTP client for {self.url}: {_one_line(str(exc))}"
-            ) from exc
+            raise CommandLineError(f"cannot set up an HTTP client for {self.url}: {_one_line(str(exc))}") from exc
 
     def __enter__(self) -> UsageClient:
         return self
@@ -268,26 +277,35 @@ class UsageClient:
         bearer = token.reveal()
         if not _TOKEN.fullmatch(bearer):
             raise AuthError(
-                "the token is empty or has characters an HTTP header cannot carry; "
-                "run `claude` to log in again"
+                "the token is empty or has characters an HTTP header cannot carry; run `claude` to log in again"
             )
+        deadline = self._monotonic() + self.timeout_s
         try:
             with self._client.stream(
                 "GET", self._request_url, headers={"Authorization": f"Bearer {bearer}"}
             ) as response:
-                body = self._read_capped(response)
+                body = self._read_capped(response, deadline)
         except httpx.TimeoutException as exc:
             waited = self.connect_timeout_s if isinstance(exc, httpx.ConnectTimeout) else self.timeout_s
-            raise UnavailableError(f"timed out after {waited:g} s talking to {self.url}") from exc
+            raise self._timed_out(waited) from exc
         except httpx.DecodingError as exc:
-            raise BadReply(
-                f"{self.url} sent a reply that cannot be decoded: {_one_line(str(exc), bearer)}"
-            ) from exc
+            raise BadReply(f"{self.url} sent a reply that cannot be decoded: {_one_line(str(exc), bearer)}") from exc
         except (httpx.HTTPError, OSError) as exc:
             raise UnavailableError(f"cannot reach {self.url}: {_reason(exc, bearer)}") from exc
         return self._interpret(response, body, bearer)
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def _monotonic(self) -> float:
+        """Seconds on the clock's monotonic counter (a clock without one: the real one)."""
+        monotonic = getattr(self._clock, "monotonic", None)
+        return float(monotonic()) if callable(monotonic) else time.monotonic()
+
+    def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
+        """The body, refused past MAX_BODY_BYTES or once `deadline` (monotonic seconds) has passed.
+
+        httpx's read timeout bounds each wait for a chunk, not the whole body, so a server dripping a
+        byte at a time would hold a one-shot forever; the deadline is checked between chunks, so the
+        body ends at most one read timeout after it.
+        """
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise self._too_big(response.status_code)
@@ -298,7 +316,12 @@ class UsageClient:
             if size > MAX_BODY_BYTES:
                 raise self._too_big(response.status_code)
             chunks.append(chunk)
+            if self._monotonic() >= deadline:
+                raise self._timed_out(self.timeout_s)
         return b"".join(chunks)
+
+    def _timed_out(self, waited: float) -> UnavailableError:
+        return UnavailableError(f"timed out after {waited:g} s talking to {self.url}")
 
     def _too_big(self, status: int) -> BadReply:
         return BadReply(f"{self.url} sent a reply over {MAX_BODY_BYTES // 1024} KiB (HTTP {status}); refused")
@@ -312,14 +335,12 @@ class UsageClient:
             if not isinstance(parsed, dict):
                 what = _describe_non_json(parsed, body, response)
                 content_type = _content_type(response) or "no content type"
-                raise BadReply(
-                    f"{self.url} returned {what}, not the usage JSON (HTTP {status}, {content_type})"
-                )
+                raise BadReply(f"{self.url} returned {what}, not the usage JSON (HTTP {status}, {content_type})")
             error = in_band_error(parsed)
             if error is None:
                 return parsed
             kind, text = error
-            text = _one_line(text, bearer)
+            kind, text = _one_line(kind, bearer, limit=60), _one_line(text, bearer)
             if kind == "rate_limit_error":
                 raise self._rate_limited(response, f"HTTP {status} carrying a rate_limit_error: {text}")
             raise BadReply(f"{self.url} answered HTTP {status} without any usage fields ({kind}: {text})")
@@ -363,11 +384,24 @@ _NOT_JSON = object()
 
 
 def _json(body: bytes) -> object:
-    """The decoded JSON body, or `_NOT_JSON`."""
+    """The decoded JSON body, or `_NOT_JSON` (also for NaN and infinities, which JSON does not have)."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return _NOT_JSON
+
+
+def _no_constant(name: str) -> float:
+    """Refuses `NaN`, `Infinity` and `-Infinity`, which Python's decoder would accept."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number as a float; one too large for a float (`1e999`) is refused, not made infinite."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def _content_type(response: httpx.Response) -> str:
@@ -400,8 +434,39 @@ def _reason(exc: BaseException, bearer: str) -> str:
 
 
 def _one_line(text: str, secret: str = "", *, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """`text` on one line, at most `limit` characters, with `secret` (if any) redacted."""
+    """`text` safe for a terminal: one line, at most `limit` characters, no control characters, no token.
+
+    Whitespace runs become one space and other control characters (escape sequences, BEL) are dropped;
+    `secret`, any run of MIN_REDACTED_RUN or more of its characters, and anything shaped like an
+    Anthropic key or token become `<redacted>`.
+    """
+    text = " ".join(text.split())  # before dropping controls, so that a newline still parts two words
+    text = " ".join(_CONTROL.sub("", text).split())
+    text = text[: 8 * limit + 2 * len(secret)]  # bounds the work below; the rest would be cut anyway
     if secret:
         text = text.replace(secret, "<redacted>")
-    text = " ".join(text.split())
+    text = _ANTHROPIC_KEY.sub("<redacted>", text)
+    if secret:
+        text = _redact_runs(text, secret)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _redact_runs(text: str, secret: str) -> str:
+    """`text` with every run of at least MIN_REDACTED_RUN characters that also occurs in `secret` redacted."""
+    grams = {secret[i : i + MIN_REDACTED_RUN] for i in range(len(secret) - MIN_REDACTED_RUN + 1)}
+    if not grams:
+        return text
+    out: list[str] = []
+    start = i = 0
+    while i <= len(text) - MIN_REDACTED_RUN:
+        if text[i : i + MIN_REDACTED_RUN] not in grams:
+            i += 1
+            continue
+        end = i + MIN_REDACTED_RUN
+        while end < len(text) and text[i : end + 1] in secret:
+            end += 1
+        out.append(text[start:i])
+        out.append("<redacted>")
+        start = i = end
+    out.append(text[start:])
+    return "".join(out)

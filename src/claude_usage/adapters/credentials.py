@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -21,7 +22,7 @@ import stat
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ KEYCHAIN_TIMEOUT_S = 5.0
 KEYCHAIN_COOLDOWN_S = 600.0  # after a refused/locked/slow keychain read, don't ask again for this long
 KEYCHAIN_NO_ITEM = 44  # `security` exit status: no such item
 KEYCHAIN_LOCKED = 36  # `security` exit status: keychain locked / user interaction not allowed
+KEYCHAIN_RECHECK_S = 60.0  # while the kept keychain token is rejected, ask for a new one at most this often
+# Expiry times we can show in any local time zone (datetime's range is years 1 to 9999).
+_EARLIEST_EXPIRY = datetime(1, 1, 2, tzinfo=timezone.utc)
+_LATEST_EXPIRY = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 _DEFAULT_ENV_SCOPES = ("user:inference",)
 _ACCOUNT_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -60,11 +65,36 @@ _FALSY = frozenset({"", "0", "false", "no", "off"})
 _KEYCHAIN_LOCK = threading.Lock()
 
 
-@dataclass(frozen=True, slots=True, repr=False)
 class Secret:
-    """An access token that never shows itself: `repr` and `str` give a fingerprint prefix only."""
+    """An access token that never shows itself: `repr` and `str` give a fingerprint prefix only.
 
-    _value: str = field(repr=False)
+    A plain slotted class, not a dataclass, so that `dataclasses.asdict`/`astuple`/`replace` and
+    `vars` cannot reach the token; immutable, equal and hashable by value.
+    """
+
+    __slots__ = ("_value",)
+    _value: str
+
+    def __init__(self, value: str) -> None:
+        object.__setattr__(self, "_value", value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
+        # copy/deepcopy (which `dataclasses.asdict` of a Credentials uses) would otherwise set the slot.
+        return (Secret, (self._value,))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
 
     @property
     def fingerprint(self) -> str:
@@ -125,6 +155,8 @@ class CredentialReader:
         self._keychain_cached: Credentials | None = None
         self._keychain_blocked_until = float("-inf")  # monotonic seconds
         self._keychain_problem: str | None = None
+        self._keychain_read_at = float("-inf")  # monotonic seconds of the last `security` run
+        self._rejected: set[str] = set()  # fingerprints of tokens the endpoint rejected
 
     @property
     def keychain_source(self) -> str:
@@ -135,6 +167,17 @@ class CredentialReader:
         """Forget the in-memory copy of the keychain item (after a 401); the failure cooldown stays."""
         with _KEYCHAIN_LOCK:
             self._keychain_cached = None
+
+    def reject(self, fingerprint: str) -> None:
+        """Note that the endpoint rejected the token with this fingerprint (a 401).
+
+        A kept keychain copy of that token is no longer trusted: while it is the one kept, each read asks
+        the keychain again, at most once every KEYCHAIN_RECHECK_S seconds, and takes Claude Code's
+        refreshed token as soon as the item holds one. Between those asks the rejected copy is returned
+        as is, so the caller, which knows it was rejected, can say that it waits for a refresh.
+        """
+        with _KEYCHAIN_LOCK:
+            self._rejected.add(fingerprint)
 
     def read(self, *, skip_env_token: bool = False, skip_reason: str | None = None) -> Credentials:
         """The login to use now; raises NotLoggedIn, TokenExpired or AuthError (one line, no token)."""
@@ -164,9 +207,7 @@ class CredentialReader:
     # -- choosing ------------------------------------------------------------------------------------
 
     def _env_credentials(self, token: str, scopes: tuple[str, ...]) -> Credentials:
-        plan = plan_label(
-            self._env.get("CLAUDE_CODE_SUBSCRIPTION_TYPE"), self._env.get("CLAUDE_CODE_RATE_LIMIT_TIER")
-        )
+        plan = plan_label(self._env.get("CLAUDE_CODE_SUBSCRIPTION_TYPE"), self._env.get("CLAUDE_CODE_RATE_LIMIT_TIER"))
         return Credentials(
             token=Secret(token),
             expires_at=None,
@@ -193,9 +234,7 @@ class CredentialReader:
         if isinstance(file_found, _Missing):
             return _Missing(", ".join([*where, file_found.what]), keychain_problem)
         if keychain_problem:
-            notes.append(
-                f"Could not read {self.keychain_source} ({keychain_problem}); using {file_found.source}"
-            )
+            notes.append(f"Could not read {self.keychain_source} ({keychain_problem}); using {file_found.source}")
         self._check_alive(file_found)
         return file_found
 
@@ -243,9 +282,7 @@ class CredentialReader:
         if creds.expires_at - now > EXPIRY_MARGIN:
             return
         local = creds.expires_at.astimezone()
-        when = (
-            f"{local:%H:%M}" if abs(creds.expires_at - now) < timedelta(days=1) else f"{local:%Y-%m-%d %H:%M}"
-        )
+        when = f"{local:%H:%M}" if abs(creds.expires_at - now) < timedelta(days=1) else f"{local:%Y-%m-%d %H:%M}"
         verb = "expired" if creds.expires_at <= now else "expires"
         raise TokenExpired(
             f"The Claude Code login token in {creds.source} {verb} at {when}; run `claude` to refresh it"
@@ -280,12 +317,17 @@ class CredentialReader:
         service = self._paths.keychain_service
         with _KEYCHAIN_LOCK:
             cached = self._keychain_cached
+            now = self._clock.monotonic()
             if cached is not None and not self._expiring(cached):
-                return cached
-            if self._clock.monotonic() < self._keychain_blocked_until:
+                if cached.token.fingerprint not in self._rejected:
+                    return cached
+                if now < self._keychain_read_at + KEYCHAIN_RECHECK_S:
+                    return cached
+            if now < self._keychain_blocked_until:
                 if cached is not None:
                     return cached
                 return _Missing("", self._keychain_problem)
+            self._keychain_read_at = now
             raw, problem = self._run_security(service)
             if problem is not None:
                 self._keychain_blocked_until = self._clock.monotonic() + KEYCHAIN_COOLDOWN_S
@@ -355,6 +397,10 @@ def _parse_store(raw: bytes, source: str) -> Credentials | None:
         raise AuthError(
             f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}); run /login in Claude Code"
         ) from exc
+    except RecursionError as exc:
+        raise AuthError(f"{source} is nested too deeply to read; run /login in Claude Code") from exc
+    except ValueError as exc:  # a number with more digits than Python will convert
+        raise AuthError(f"{source} holds a number too large to read; run /login in Claude Code") from exc
     if not isinstance(data, dict):
         raise AuthError(f"{source} is not a JSON object; run /login in Claude Code")
     oauth = data.get("claudeAiOauth")
@@ -365,9 +411,7 @@ def _parse_store(raw: bytes, source: str) -> Credentials | None:
 
     def wrong(key: str) -> AuthError:
         kind = type(oauth[key]).__name__
-        return AuthError(
-            f"{source}: claudeAiOauth.{key} has the wrong type ({kind}); run /login in Claude Code"
-        )
+        return AuthError(f"{source}: claudeAiOauth.{key} has the wrong type ({kind}); run /login in Claude Code")
 
     token = oauth.get("accessToken")
     expires_ms = oauth.get("expiresAt")
@@ -388,6 +432,9 @@ def _parse_store(raw: bytes, source: str) -> Credentials | None:
             expires_at = datetime.fromtimestamp(expires_ms / 1000, tz=timezone.utc)
         except (OverflowError, ValueError, OSError) as exc:
             raise AuthError(f"{source}: claudeAiOauth.expiresAt is out of range; run /login") from exc
+        if not _EARLIEST_EXPIRY <= expires_at <= _LATEST_EXPIRY:
+            # Within a day of datetime's limits, showing it in local time would overflow.
+            raise AuthError(f"{source}: claudeAiOauth.expiresAt is out of range; run /login")
     account = _text(oauth, "accountUuid")
     org = _text(oauth, "organizationUuid")
     return Credentials(

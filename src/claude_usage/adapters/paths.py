@@ -1,15 +1,20 @@
-"""Where things live, computed from an environment mapping (never the process's own, implicitly)."""
+"""Where things live, computed from an environment mapping (never the process's own, implicitly).
+
+Light on purpose: the status line imports it, so the functions work on strings with `os.path` and
+`ClaudePaths` builds `pathlib` paths only when asked. Claude Code's files are read-only for us.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import unicodedata
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+import os
+import sys
 
+TYPE_CHECKING = False  # not typing's: this module is on the status line's path
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from pathlib import Path
+
+APP = "claude-usage"
 
 
 def _nonempty(env: Mapping[str, str], name: str) -> str | None:
@@ -17,61 +22,103 @@ def _nonempty(env: Mapping[str, str], name: str) -> str | None:
     return value if value else None
 
 
-def home(env: Mapping[str, str]) -> Path:
+def home(env: Mapping[str, str]) -> str:
     """The user's home: $HOME (or %USERPROFILE%), else what the OS says."""
     for name in ("HOME", "USERPROFILE"):
         value = _nonempty(env, name)
         if value:
-            return Path(value)
-    return Path.home()
+            return value
+    return os.path.expanduser("~")
 
 
-@dataclass(frozen=True, slots=True)
+def config_dir(env: Mapping[str, str]) -> str:
+    """Claude Code's config dir: $CLAUDE_CONFIG_DIR taken verbatim (empty counts as unset), else ~/.claude."""
+    return _nonempty(env, "CLAUDE_CONFIG_DIR") or os.path.join(home(env), ".claude")
+
+
+def secure_dir(env: Mapping[str, str]) -> str:
+    """Where `.credentials.json` lives: $CLAUDE_SECURESTORAGE_CONFIG_DIR (empty: ~/.claude), else the config dir."""
+    value = env.get("CLAUDE_SECURESTORAGE_CONFIG_DIR")
+    if value is None:
+        return config_dir(env)
+    return value or os.path.join(home(env), ".claude")
+
+
+def credentials_file(env: Mapping[str, str]) -> str:
+    return os.path.join(secure_dir(env), ".credentials.json")
+
+
+def _oauth_suffix(env: Mapping[str, str]) -> str:
+    return "-custom-oauth" if _nonempty(env, "CLAUDE_CODE_CUSTOM_OAUTH_URL") else ""
+
+
+def state_file(env: Mapping[str, str]) -> str:
+    """Claude Code's global state (`.claude.json`), where its cached usage reply and account live."""
+    legacy = os.path.join(config_dir(env), ".config.json")
+    try:
+        if os.path.isfile(legacy) and os.path.getsize(legacy) > 0:
+            return legacy
+    except OSError:
+        pass
+    name = f".claude{_oauth_suffix(env)}.json"
+    explicit = _nonempty(env, "CLAUDE_CONFIG_DIR")
+    return os.path.join(explicit, name) if explicit else os.path.join(home(env), name)
+
+
+def keychain_service(env: Mapping[str, str]) -> str:
+    """The macOS Keychain item Claude Code keeps its login in (suffixed per config dir)."""
+    secure = env.get("CLAUDE_SECURESTORAGE_CONFIG_DIR")
+    hashed = secure if secure else _nonempty(env, "CLAUDE_CONFIG_DIR")
+    dir_suffix = ""
+    if hashed:
+        import hashlib
+        import unicodedata
+
+        digest = hashlib.sha256(unicodedata.normalize("NFC", hashed).encode()).hexdigest()
+        dir_suffix = "-" + digest[:8]
+    return f"Claude Code{_oauth_suffix(env)}-credentials{dir_suffix}"
+
+
+def data_dir(env: Mapping[str, str]) -> str:
+    """Our own store's directory: $CLAUDE_USAGE_DATA_DIR, else the user cache dir.
+
+    The same directory platformdirs' `user_cache_dir("claude-usage", appauthor=False)` gives (a test checks
+    it), computed here without importing platformdirs, which costs the status line ~15 ms.
+    """
+    override = _nonempty(env, "CLAUDE_USAGE_DATA_DIR")
+    if override:
+        return override
+    if sys.platform == "win32":
+        base = _nonempty(env, "LOCALAPPDATA") or os.path.join(home(env), "AppData", "Local")
+        return os.path.join(base, APP, "Cache")
+    if sys.platform == "darwin":
+        return os.path.join(home(env), "Library", "Caches", APP)
+    xdg = env.get("XDG_CACHE_HOME") or ""
+    return os.path.join(xdg if xdg.strip() else os.path.join(home(env), ".cache"), APP)
+
+
 class ClaudePaths:
-    """Claude Code's files, read-only for us."""
+    """Claude Code's files as `pathlib` paths, for the modules that can afford pathlib."""
 
-    config_dir: Path
-    secure_dir: Path
-    credentials_file: Path
-    state_file: Path
-    keychain_service: str
+    __slots__ = ("config_dir", "credentials_file", "keychain_service", "secure_dir", "state_file")
+
+    def __init__(
+        self, *, config_dir: Path, secure_dir: Path, credentials_file: Path, state_file: Path, keychain_service: str
+    ) -> None:
+        self.config_dir = config_dir
+        self.secure_dir = secure_dir
+        self.credentials_file = credentials_file
+        self.state_file = state_file
+        self.keychain_service = keychain_service
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ClaudePaths:
-        raw_config = _nonempty(env, "CLAUDE_CONFIG_DIR")
-        config_dir = Path(raw_config) if raw_config else home(env) / ".claude"
-        secure_raw = env.get("CLAUDE_SECURESTORAGE_CONFIG_DIR")
-        if secure_raw is None:
-            secure_dir = config_dir
-        else:
-            secure_dir = Path(secure_raw) if secure_raw else home(env) / ".claude"
-        custom = bool(_nonempty(env, "CLAUDE_CODE_CUSTOM_OAUTH_URL"))
-        oauth_suffix = "-custom-oauth" if custom else ""
-        legacy = config_dir / ".config.json"
-        if legacy.is_file() and legacy.stat().st_size > 0:
-            state_file = legacy
-        else:
-            name = f".claude{oauth_suffix}.json"
-            state_file = config_dir / name if raw_config else home(env) / name
-        hashed = secure_raw if secure_raw else raw_config
-        dir_suffix = ""
-        if hashed:
-            digest = hashlib.sha256(unicodedata.normalize("NFC", hashed).encode()).hexdigest()
-            dir_suffix = "-" + digest[:8]
+        from pathlib import Path
+
         return cls(
-            config_dir=config_dir,
-            secure_dir=secure_dir,
-            credentials_file=secure_dir / ".credentials.json",
-            state_file=state_file,
-            keychain_service=f"Claude Code{oauth_suffix}-credentials{dir_suffix}",
+            config_dir=Path(config_dir(env)),
+            secure_dir=Path(secure_dir(env)),
+            credentials_file=Path(credentials_file(env)),
+            state_file=Path(state_file(env)),
+            keychain_service=keychain_service(env),
         )
-
-
-def data_dir(env: Mapping[str, str]) -> Path:
-    """Our own store's directory: $CLAUDE_USAGE_DATA_DIR, else the user cache dir (platformdirs)."""
-    override = _nonempty(env, "CLAUDE_USAGE_DATA_DIR")
-    if override:
-        return Path(override)
-    import platformdirs  # lazily: not needed on most paths
-
-    return Path(platformdirs.user_cache_dir("claude-usage", appauthor=False))

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from claude_usage.core.shared import COOLDOWN_CAP_S, COOLDOWN_DEFAULT_S, cooldown_seconds
+
+__all__ = ["COOLDOWN_CAP_S", "COOLDOWN_DEFAULT_S", "PollState", "cooldown_seconds", "min_interval"]
+
 DEFAULT_INTERVAL_S = 60.0
 MIN_INTERVAL_REMOTE_S = 10.0
 MIN_INTERVAL_LOOPBACK_S = 1.0
-COOLDOWN_DEFAULT_S = 300.0
-COOLDOWN_CAP_S = 3600.0
 # After a network error, 5xx or unreadable reply: retry sooner than the interval, doubling, never faster.
 ERROR_RETRY_FIRST_S = 5.0
 # While credentials are missing, expired or rejected: re-read the store this often (no request is sent).
@@ -24,13 +26,6 @@ AUTH_RECHECK_S = 5.0
 def min_interval(loopback: bool) -> float:
     """The shortest polling interval allowed against this endpoint, in seconds."""
     return MIN_INTERVAL_LOOPBACK_S if loopback else MIN_INTERVAL_REMOTE_S
-
-
-def cooldown_seconds(retry_after_s: float | None, repeats: int) -> float:
-    """How long to leave the endpoint alone after the `repeats`-th 429 in a row (1 = the first)."""
-    if retry_after_s is not None and retry_after_s > 0:
-        return min(retry_after_s, COOLDOWN_CAP_S)
-    return min(COOLDOWN_DEFAULT_S * 2.0 ** max(0, repeats - 1), COOLDOWN_CAP_S)
 
 
 def error_retry_seconds(failures: int, interval_s: float) -> float:
@@ -59,9 +54,7 @@ class PollState:
     def after_rate_limit(self, now: datetime, retry_after_s: float | None) -> PollState:
         repeats = self.rate_limited_repeats + 1
         until = now + timedelta(seconds=cooldown_seconds(retry_after_s, repeats))
-        return replace(
-            self, last_attempt=now, next_due=until, cooldown_until=until, rate_limited_repeats=repeats
-        )
+        return replace(self, last_attempt=now, next_due=until, cooldown_until=until, rate_limited_repeats=repeats)
 
     def after_auth_wait(self, now: datetime, interval_s: float) -> PollState:
         """Credentials missing, expired or rejected: re-read the store soon (it costs no request)."""

@@ -116,6 +116,14 @@ def age(seconds: float) -> str:
     return f"{duration(seconds - seconds % 60 if seconds < 3600 else seconds)} ago"
 
 
+SOURCE_NAMES = {"api": "API", "statusline": "status line", "claude_cache": "Claude Code cache", "demo": "demo"}
+
+
+def source_text(source: str, age_s: float) -> str:
+    """`API · 40 s ago`, `status line · just now`: where a number came from and how old it is."""
+    return f"{SOURCE_NAMES.get(source, source)} · {age(max(0.0, age_s))}"
+
+
 def money(amount: Money) -> str:
     """`$12.34`, `€200.00`, `¥1,500`, `CHF 12.34`: minor units with the currency's decimals."""
     code = amount.currency.upper()

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-FIVE_HOURS = timedelta(hours=5)
-SEVEN_DAYS = timedelta(days=7)
+from claude_usage.core.times import FIVE_HOURS as FIVE_HOURS
+from claude_usage.core.times import SEVEN_DAYS as SEVEN_DAYS
 
 
 class WindowKind(str, enum.Enum):
@@ -47,6 +47,8 @@ class Window:
     limit: Money | None = None
     source: str = "api"
     observed_at: datetime | None = None
+    reset_passed: bool = False  # the reset has passed since this number was observed: it is not current
+    unconfirmed: bool = False  # a status-line 100 % that no other source confirms (see core/observe.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,6 +70,7 @@ class Usage:
 
     windows: tuple[Window, ...]
     extra_usage: ExtraUsage | None = None
+    observed_at: datetime | None = None  # when the reply carrying extra_usage was observed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

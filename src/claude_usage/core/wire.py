@@ -9,7 +9,6 @@ offset or a trailing `Z`, or epoch seconds) goes through `parse_time`.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -24,6 +23,7 @@ from claude_usage.core.model import (
     Window,
     WindowKind,
 )
+from claude_usage.core.times import parse_time as parse_time
 from claude_usage.errors import BadReply
 
 
@@ -120,46 +120,6 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     }
 )
 
-_FRACTION = re.compile(r"(\.\d+)")
-
-
-def parse_time(value: object, path: str) -> datetime | None:
-    """An aware UTC datetime from ISO-8601 (offset or `Z`) or epoch seconds; None for null."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise BadReply(f"{path}: expected a time, got {value!r}")
-    if isinstance(value, (int, float)):
-        try:
-            seconds = float(value)
-        except OverflowError:  # an integer beyond the range of a float
-            raise BadReply(f"{path}: time is out of range") from None
-        if not math.isfinite(seconds):
-            raise BadReply(f"{path}: expected a time, got {value!r}")
-        if seconds > 1e11:  # epoch milliseconds
-            seconds /= 1000
-        try:
-            return datetime.fromtimestamp(seconds, timezone.utc)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise BadReply(f"{path}: time {value!r} is out of range") from exc
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        # Python 3.10 accepts only 3 or 6 fractional digits.
-        text = _FRACTION.sub(lambda m: (m.group(1) + "000000")[:7], text, count=1)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise BadReply(f"{path}: {value[:40]!r} is not an ISO-8601 time") from exc
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        try:
-            return parsed.astimezone(timezone.utc)
-        except (OverflowError, ValueError) as exc:
-            raise BadReply(f"{path}: time {value[:40]!r} is out of range") from exc
-    raise BadReply(f"{path}: expected a time, got {type(value).__name__}")
-
 
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Seconds to wait from a `Retry-After` header (seconds or HTTP date); None when absent or unreadable."""
@@ -248,9 +208,7 @@ def _dollars(value: object, path: str) -> Money | None:
     return Money(round(cents), "USD")
 
 
-def _window(
-    key: str, value: dict[str, Any], path: str, *, label: str, kind: WindowKind, **extra: Any
-) -> Window | None:
+def _window(key: str, value: dict[str, Any], path: str, *, label: str, kind: WindowKind, **extra: Any) -> Window | None:
     utilization = _number(value.get("utilization"), f"{path}.utilization")
     resets_at = parse_time(value.get("resets_at"), f"{path}.resets_at")
     if utilization is None:
@@ -438,7 +396,7 @@ def parse_usage(raw: object, *, source: str = "api", observed_at: datetime | Non
             windows.append(credit)
     windows += _promo_credits(raw.get("promo_credits"))
     stamped = tuple(_stamp(w, source, observed_at) for w in windows)
-    return Usage(windows=stamped, extra_usage=_extra_usage(raw.get("extra_usage")))
+    return Usage(windows=stamped, extra_usage=_extra_usage(raw.get("extra_usage")), observed_at=observed_at)
 
 
 def _unknown_windows(raw: dict[str, Any], keys: list[str], shown: set[str]) -> list[Window]:

@@ -29,8 +29,9 @@ _FAST_TICK_S = 0.05
 def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> Frame:
     """The frame for this instant, from the poller's latest view."""
     view = poller.view
+    snapshot = view.snapshot
     return Frame(
-        reading=view.reading,
+        usage=snapshot.usage if snapshot else None,
         now=poller.clock.now(),
         tz=tz,
         plan=view.plan,
@@ -40,9 +41,9 @@ def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> F
         problem_kind=view.problem_kind,
         notes=view.notes,
         next_due=view.next_due,
-        cooling_until=view.cooling_until,
+        cooling_until=snapshot.budget.cooldown_until if snapshot else None,
         refreshing=view.in_flight,
-        interval_s=poller.interval_s,
+        updated_at=snapshot.fetched_at if snapshot else None,
     )
 
 
@@ -64,9 +65,10 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
     try:
         with KeyReader() as keys, Live(console=console, auto_refresh=False, screen=True) as live:
             while True:
+                poller.watch_store()
                 frame = frame_now(poller, tz=tz, demo=demo)
                 live.update(Dashboard(frame), refresh=True)
-                waiting = (frame.reading is None and frame.problem is None) or frame.refreshing
+                waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
                 tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
                 key = keys.read(tick)
                 if key in ("q", "Q"):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
-    from claude_usage.core.model import ExtraUsage, Reading, Window
+    from claude_usage.core.model import ExtraUsage, Usage, Window
 
 ROOMY_AT = 80
 LEVEL_STYLES = {fmt.Level.CALM: "green", fmt.Level.WARNING: "yellow", fmt.Level.ALARM: "bold red"}
@@ -34,7 +34,7 @@ KEY_HINTS = "q quit · r refresh now"
 class Frame:
     """Everything one drawing of the dashboard shows, at one instant."""
 
-    reading: Reading | None
+    usage: Usage | None
     now: datetime
     tz: tzinfo
     plan: str | None = None
@@ -46,7 +46,8 @@ class Frame:
     next_due: datetime | None = None
     cooling_until: datetime | None = None
     refreshing: bool = False
-    interval_s: float | None = None
+    updated_at: datetime | None = None  # when the freshest whole reading was taken
+    show_sources: bool = True  # each number's source and age beside it
 
 
 class Bar:
@@ -79,17 +80,28 @@ def _title(frame: Frame) -> Text:
 
 
 def _percent(window: Window) -> Text:
-    return Text(fmt.percent_text(window.utilization), style=LEVEL_STYLES[fmt.level(window.utilization)])
+    if window.reset_passed:
+        return Text("–", "dim")
+    text = fmt.percent_text(window.utilization) + ("?" if window.unconfirmed else "")
+    return Text(text, style=LEVEL_STYLES[fmt.level(window.utilization)])
 
 
 def _bar(window: Window) -> Bar:
+    if window.reset_passed:
+        return Bar(0.0, "dim")
     return Bar(fmt.bar_fraction(window.utilization), LEVEL_STYLES[fmt.level(window.utilization)])
 
 
 def _subtext(window: Window, frame: Frame) -> str:
-    reset = fmt.reset_text(window, frame.now, frame.tz)
+    parts = [fmt.reset_text(window, frame.now, frame.tz)]
     credit = fmt.credit_text(window) if window.kind is WindowKind.CREDIT else None
-    return f"{credit} · {reset}" if credit else reset
+    if credit:
+        parts.insert(0, credit)
+    if window.unconfirmed:
+        parts.append("unconfirmed")
+    if frame.show_sources and window.observed_at is not None:
+        parts.append(fmt.source_text(window.source, (frame.now - window.observed_at).total_seconds()))
+    return " · ".join(parts)
 
 
 def _extra_style(extra: ExtraUsage) -> str:
@@ -102,15 +114,15 @@ def _extra_style(extra: ExtraUsage) -> str:
 
 _LABEL_MAX = 30
 _PANEL_CHROME = 4  # border and padding of the panel
-_MIN_BAR_ONE_LINE = 20
+_MIN_BAR_ONE_LINE = 12
 
 
-def _rows(reading: Reading, frame: Frame) -> list[tuple[str, RenderableType, Text, Text]]:
+def _rows(usage: Usage, frame: Frame) -> list[tuple[str, RenderableType, Text, Text]]:
     """(label, bar, percent, subtext) per row: the limits, then usage credits."""
     rows: list[tuple[str, RenderableType, Text, Text]] = [
-        (w.label, _bar(w), _percent(w), Text(_subtext(w, frame), "dim")) for w in reading.usage.windows
+        (w.label, _bar(w), _percent(w), Text(_subtext(w, frame), "dim")) for w in usage.windows
     ]
-    extra = reading.usage.extra_usage
+    extra = usage.extra_usage
     if extra is not None:
         style = _extra_style(extra)
         shown = extra.is_enabled is not False and extra.utilization is not None
@@ -125,9 +137,9 @@ def _rows(reading: Reading, frame: Frame) -> list[tuple[str, RenderableType, Tex
     return rows
 
 
-def _roomy_limits(reading: Reading, frame: Frame, width: int) -> RenderableType:
-    """One line per limit when the bar still gets 20 cells, else the reset text goes on a second line."""
-    rows = _rows(reading, frame)
+def _roomy_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
+    """One line per limit when the bar still gets 12 cells, else the reset text goes on a second line."""
+    rows = _rows(usage, frame)
     label_w = min(_LABEL_MAX, max(len(label) for label, *_ in rows))
     sub_w = max(len(sub.plain) for *_, sub in rows)
     inner = width - _PANEL_CHROME
@@ -151,9 +163,9 @@ def _roomy_limits(reading: Reading, frame: Frame, width: int) -> RenderableType:
     return Group(*parts)
 
 
-def _compact_limits(reading: Reading, frame: Frame) -> RenderableType:
+def _compact_limits(usage: Usage, frame: Frame) -> RenderableType:
     parts: list[RenderableType] = []
-    for label, bar, pct, sub in _rows(reading, frame):
+    for label, bar, pct, sub in _rows(usage, frame):
         head = Table.grid(expand=True)
         head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         head.add_column(justify="right", no_wrap=True)
@@ -166,24 +178,24 @@ def _compact_limits(reading: Reading, frame: Frame) -> RenderableType:
 def _status_lines(frame: Frame) -> list[Text]:
     lines: list[Text] = []
     now = frame.now
-    if frame.reading is not None:
-        fetched = frame.reading.fetched_at
+    fetched = frame.updated_at
+    if fetched is not None:
         line = Text(f"Updated {fetched.astimezone(frame.tz):%H:%M:%S}", "dim")
-        stale = frame.problem is not None
-        if stale:
+        if frame.problem is not None:
             age = fmt.duration(max(0.0, (now - fetched).total_seconds()))
             line = Text(f"Stale: last reading {fetched.astimezone(frame.tz):%H:%M:%S}, {age} ago", "yellow")
         lines.append(line)
-    if frame.cooling_until is not None and frame.cooling_until > now:
+    cooling = frame.cooling_until is not None and frame.cooling_until > now
+    if cooling and frame.cooling_until is not None:
         wait = fmt.duration(fmt.seconds_until(frame.cooling_until, now))
         lines.append(Text(f"rate limited · next try in {wait}", "bold yellow"))
-    elif frame.live and frame.refreshing:
+    if frame.live and frame.refreshing:
         lines.append(Text("refreshing…", "dim"))
     elif frame.live and frame.next_due is not None:
         wait = fmt.duration(fmt.seconds_until(frame.next_due, now))
-        verb = "next check" if frame.problem_kind == "auth" else "next reading"
+        verb = "next check" if frame.problem_kind == "auth" else "next request" if cooling else "next reading"
         lines.append(Text(f"{verb} in {wait} ({frame.next_due.astimezone(frame.tz):%H:%M:%S})", "dim"))
-    if frame.problem:
+    if frame.problem and not (cooling and frame.problem_kind == "rate_limited"):
         lines.append(Text(f"⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow"))
     lines.extend(Text(f"note: {note}", "cyan") for note in frame.notes)
     return lines
@@ -199,19 +211,15 @@ class Dashboard:
         frame = self.frame
         roomy = options.max_width >= ROOMY_AT
         body: list[RenderableType] = []
-        reading = frame.reading
-        if reading is None:
-            body.append(
-                Text("Waiting for the first reading…" if frame.problem is None else "No reading yet.", "dim")
-            )
-        elif not reading.usage.windows and reading.usage.extra_usage is None:
+        usage = frame.usage
+        if usage is None or (not usage.windows and usage.extra_usage is None and frame.updated_at is None):
+            body.append(Text("Waiting for the first reading…" if frame.problem is None else "No reading yet.", "dim"))
+        elif not usage.windows and usage.extra_usage is None:
             body.append(Text("No active limits", "bold"))
         else:
-            if not reading.usage.windows:
+            if not usage.windows:
                 body.append(Text("No active limits", "bold"))
-            body.append(
-                _roomy_limits(reading, frame, options.max_width) if roomy else _compact_limits(reading, frame)
-            )
+            body.append(_roomy_limits(usage, frame, options.max_width) if roomy else _compact_limits(usage, frame))
         status = _status_lines(frame)
         if status:
             body.append(Text(""))

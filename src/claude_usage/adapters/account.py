@@ -1,0 +1,141 @@
+"""Which account a reading belongs to: one key per account, the same in every process.
+
+In order: the login's own account and organization ids (`claudeAiOauth.accountUuid`/`organizationUuid` in the
+credentials, or `oauthAccount` in Claude Code's `.claude.json`), remembered per token fingerprint and per
+Claude Code profile (config dir) in the store's pointers, so hot paths never parse the large `.claude.json`
+twice; else a fingerprint of the token; else the profile. Never the token itself.
+
+Light on purpose (json, os; hashlib only when a fingerprint is needed): the status line imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from claude_usage.adapters import paths
+from claude_usage.errors import UnavailableError
+
+TYPE_CHECKING = False  # not typing's: this module is on the status line's path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from claude_usage.adapters.store import Store
+
+DEMO = "demo"
+_SAFE = re.compile(r"[^A-Za-z0-9-]")
+_MAX_STATE_BYTES = 64 * 1024 * 1024
+
+
+def fingerprint(secret: str) -> str:
+    """The first 16 hex digits of sha256: names a token without revealing it."""
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
+
+
+def key_for_ids(account_uuid: str, organization_uuid: str | None = None) -> str:
+    """`a-<account>_<organization>` with anything unexpected replaced, so the key is a safe file name."""
+    parts = [_SAFE.sub("", account_uuid)[:36]]
+    if organization_uuid:
+        parts.append(_SAFE.sub("", organization_uuid)[:36])
+    return "a-" + "_".join(parts)
+
+
+def key_for_account_id(account_id: str) -> str:
+    """The key of an `account[:organization]` id as the credentials adapter gives it."""
+    account, _, organization = account_id.partition(":")
+    return key_for_ids(account, organization or None)
+
+
+def _profile_pointer(env: Mapping[str, str]) -> str:
+    return "profile-" + fingerprint(os.path.abspath(paths.config_dir(env)) + "\0" + paths.keychain_service(env))
+
+
+def _load_json(path: str, limit: int) -> Any:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    if len(data) > limit:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def ids_from_state(env: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """`(accountUuid, organizationUuid)` from Claude Code's `.claude.json` (`oauthAccount`), if it names one."""
+    state = _load_json(paths.state_file(env), _MAX_STATE_BYTES)
+    account = state.get("oauthAccount") if isinstance(state, dict) else None
+    if not isinstance(account, dict) or not isinstance(account.get("accountUuid"), str):
+        return None
+    organization = account.get("organizationUuid")
+    return account["accountUuid"], organization if isinstance(organization, str) and organization else None
+
+
+def ids_from_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """`(account id, token fingerprint)` read cheaply for the status line, which never asks the Keychain.
+
+    The environment token first (it has no account id), then the credentials file; the fingerprint is
+    computed only when there is no account id to key by.
+    """
+    token = env.get("CLAUDE_CODE_OAUTH_TOKEN", "").strip()
+    if token:
+        return None, fingerprint(token)
+    data = _load_json(paths.credentials_file(env), 1024 * 1024)
+    oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
+    if not isinstance(oauth, dict):
+        return None, None
+    account = oauth.get("accountUuid")
+    organization = oauth.get("organizationUuid")
+    if isinstance(account, str) and account:
+        return (f"{account}:{organization}" if isinstance(organization, str) and organization else account), None
+    stored = oauth.get("accessToken")
+    return None, (fingerprint(stored) if isinstance(stored, str) and stored else None)
+
+
+def resolve(
+    env: Mapping[str, str],
+    store: Store,
+    *,
+    account_id: str | None,
+    token_fingerprint: str | None,
+    read_state: bool = True,
+    remember: bool = True,
+) -> str:
+    """The account key for these credentials (either may be None), remembering what it learns."""
+    if account_id:
+        key = key_for_account_id(account_id)
+        if remember:
+            _remember(env, store, key, token_fingerprint)
+        return key
+    if token_fingerprint:
+        known = store.pointer("fp-" + token_fingerprint)
+        if known:
+            return known
+    if read_state:
+        ids = ids_from_state(env)
+        if ids is not None:
+            key = key_for_ids(*ids)
+            _remember(env, store, key, token_fingerprint)
+            return key
+    known = store.pointer(_profile_pointer(env))
+    if known:
+        return known
+    if token_fingerprint:
+        return "t-" + token_fingerprint
+    return "p-" + _profile_pointer(env).removeprefix("profile-")
+
+
+def _remember(env: Mapping[str, str], store: Store, key: str, token_fingerprint: str | None) -> None:
+    try:
+        if token_fingerprint:
+            store.set_pointer("fp-" + token_fingerprint, key)
+        store.set_pointer(_profile_pointer(env), key)
+    except (UnavailableError, OSError, ValueError):
+        return  # a pointer is a cache: failing to write one never fails a reading

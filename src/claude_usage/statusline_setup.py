@@ -1,0 +1,79 @@
+"""`claude-usage statusline install | uninstall`: our entry in Claude Code's settings.json, and nothing else.
+
+Kept apart from statusline.py so the render path never loads argparse. The file work (strict parsing,
+timestamped backup, atomic replace, refusing a malformed file byte-identical) is adapters/settings.py's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from datetime import datetime, timezone
+
+from claude_usage.adapters import settings
+from claude_usage.errors import ClaudeUsageError, CommandLineError, ExitCode
+
+PROG = "claude-usage statusline"
+
+
+def installed_executable() -> str:
+    """The absolute path of the `claude-usage` that is running, else the one on PATH, else `python -m`."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0).split(".")[0] == "claude-usage" and os.path.isfile(argv0):
+        return os.path.abspath(argv0)
+    found = shutil.which("claude-usage")
+    if found:
+        return os.path.abspath(found)
+    return f"{sys.executable} -m claude_usage"
+
+
+def _parser() -> argparse.ArgumentParser:
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> argparse.NoReturn:  # type: ignore[name-defined]
+            self.exit(ExitCode.COMMAND_LINE, f"{self.prog}: {message} (see --help)\n")
+
+    parser = Parser(prog=PROG, description="Add or remove claude-usage's status line in Claude Code's settings.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    install = sub.add_parser("install", help="add our statusLine to settings.json (backup beside it)")
+    install.add_argument("--force", action="store_true", help="replace another tool's status line")
+    install.add_argument("--chain", metavar="COMMAND", help="keep another status line command, shown above ours")
+    install.add_argument("--format", metavar="FORMAT", help="our line's format (see the README)")
+    sub.add_parser("uninstall", help="remove our statusLine (another tool's is left alone)")
+    return parser
+
+
+def manage(argv: list[str]) -> int:
+    """Install or uninstall; 0 on success or nothing to do, 2 for a settings.json we refuse to touch."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else ExitCode.COMMAND_LINE
+    path = settings.settings_path(os.environ)
+    now = datetime.now(timezone.utc)
+    try:
+        if args.action == "install":
+            options: list[str] = []
+            if args.format:
+                options += ["--format", args.format]
+            if args.chain:
+                options += ["--chain", args.chain]
+            executable = installed_executable()
+            if " -m " in executable:
+                raise CommandLineError(
+                    "cannot find the installed claude-usage command on PATH; install it (pipx install .) first"
+                )
+            change = settings.install(path, executable, force=args.force, now=now, options=options)
+        else:
+            change = settings.uninstall(path, now=now)
+    except ClaudeUsageError as exc:
+        print(f"claude-usage: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except OSError as exc:
+        print(f"claude-usage: cannot update {path}: {exc.strerror or exc}", file=sys.stderr)
+        return int(ExitCode.COMMAND_LINE)
+    print(change.message)
+    if args.action == "install" and change.changed:
+        print('tip: add "refreshInterval": 60 to the statusLine entry so the countdown moves while Claude idles')
+    return 0
