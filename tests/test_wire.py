@@ -433,7 +433,7 @@ def test_parse_time_round_trips_isoformat(when: datetime) -> None:
     assert when == parse_time(when.isoformat(), "t")
 
 
-@given(st.integers(min_value=-(10**10), max_value=10**11))
+@given(st.integers(min_value=0, max_value=10**11))
 def test_parse_time_round_trips_epoch_seconds(seconds: int) -> None:
     """Whole epoch seconds read back exactly."""
     assert datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds) == parse_time(seconds, "t")

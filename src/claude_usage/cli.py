@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import NoReturn
 
+    from rich.console import Console
+
     from claude_usage.clock import Clock
     from claude_usage.service import SharedReader, Snapshot, UsageFetcher
 
@@ -216,7 +218,7 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     spacing = _spacing(args, env, floor, where)
     try:
         with UsageClient(base_url, user_agent=user_agent(env), clock=clock) as client:
-            reader = _reader(args, env, client, clock, spacing)
+            reader = _reader(args, env, client, clock, spacing, floor)
             if args.json or args.once:
                 return _one_shot(reader, args)
             return _live(reader, args, interval)
@@ -226,7 +228,12 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _reader(
-    args: argparse.Namespace, env: Mapping[str, str], client: UsageFetcher, clock: Clock, spacing: float
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    client: UsageFetcher,
+    clock: Clock,
+    spacing: float,
+    floor: float,
 ) -> SharedReader:
     from claude_usage.adapters import paths
     from claude_usage.adapters.account import DEMO
@@ -253,6 +260,7 @@ def _reader(
         store,
         env=env,
         spacing_s=spacing,
+        spacing_floor_s=floor,
         claude_state=claude_state,
         fixed_account=DEMO if args.demo else None,
     )
@@ -274,8 +282,6 @@ def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return 0
     from datetime import datetime
-
-    from rich.console import Console
 
     from claude_usage.ui.widgets import Dashboard, Frame
 
@@ -300,8 +306,18 @@ def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
         updated_at=snapshot.fetched_at,
         cooling_until=snapshot.budget.cooldown_until,
     )
-    Console(highlight=False).print(Dashboard(frame))
+    _console().print(Dashboard(frame))
     return 0
+
+
+def _console() -> Console:
+    """A Rich console; a nonsense width (COLUMNS=0) falls back to 80 columns rather than printing nothing."""
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    if console.width < 16:
+        console = Console(highlight=False, width=80)
+    return console
 
 
 def _nothing_stored(reader: SharedReader, snapshot: Snapshot) -> ClaudeUsageError:
@@ -321,14 +337,13 @@ def _nothing_stored(reader: SharedReader, snapshot: Snapshot) -> ClaudeUsageErro
 
 
 def _live(reader: SharedReader, args: argparse.Namespace, interval: float) -> int:
-    from rich.console import Console
-
     from claude_usage.service import Poller
 
-    console = Console(highlight=False)
+    console = _console()
     if not console.is_terminal:
         args.once = True  # no terminal to redraw in place: draw one reading, like --once
         return _one_shot(reader, args)
     from claude_usage.ui import dashboard
 
-    return dashboard.run(Poller(reader, interval_s=interval), console=console, demo=args.demo)
+    poller = Poller(reader, interval_s=interval, floor_s=reader.spacing_floor_s)
+    return dashboard.run(poller, console=console, demo=args.demo)

@@ -72,7 +72,7 @@ class DemoCredentials:
             account_id="demo",
         )
 
-    def invalidate(self) -> None:
+    def reject(self, fingerprint: str) -> None:
         """Nothing is cached."""
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from claude_usage.clock import Clock
 
 ONE_SHOT_WAIT_S = 30.0
+IN_FLIGHT_S = 40.0  # a request recorded this recently without an answer yet is still on its way
 _RETRY_FIRST_S = 1.0
 _RETRY_MAX_S = 8.0
 
@@ -46,8 +47,8 @@ _RETRY_MAX_S = 8.0
 class CredentialSource(Protocol):
     def read(self, *, skip_env_token: bool = False, skip_reason: str | None = None) -> Credentials: ...
 
-    def invalidate(self) -> None:
-        """Forget any in-memory copy (the macOS Keychain's) after the endpoint rejected it."""
+    def reject(self, fingerprint: str) -> None:
+        """The endpoint rejected this token: never serve an in-memory copy of it again (the Keychain's)."""
 
 
 class UsageFetcher(Protocol):
@@ -74,7 +75,7 @@ class UsageService:
         self.source = source
         self.notes: tuple[str, ...] = ()
         self.plan: str | None = None
-        self._rejected: dict[str, str] = {}  # token fingerprint -> why it was rejected
+        self._rejected: dict[str, tuple[str, int]] = {}  # token fingerprint -> (why it was rejected, status)
         self._skip_env_reason: str | None = None
 
     def current_credentials(self) -> Credentials:
@@ -84,9 +85,15 @@ class UsageService:
         )
         self.notes = creds.notes
         self.plan = creds.plan
-        why = self._rejected.get(creds.token.fingerprint)
-        if why is not None:
-            raise TokenRejected(f"{why}; waiting for Claude Code to refresh the login in {creds.source}", status=401)
+        rejected = self._rejected.get(creds.token.fingerprint)
+        if rejected is not None:
+            why, status = rejected
+            self.credentials.reject(creds.token.fingerprint)
+            if creds.from_env:
+                raise TokenRejected(
+                    f"{why}; set a new CLAUDE_CODE_OAUTH_TOKEN (or unset it to use the login)", status=status
+                )
+            raise TokenRejected(f"{why}; waiting for Claude Code to refresh the login in {creds.source}", status=status)
         return creds
 
     def fetch(self) -> Reading:
@@ -101,8 +108,8 @@ class UsageService:
                     "scope); using the stored login"
                 )
                 return self.fetch()
-            self._rejected[creds.token.fingerprint] = str(exc)
-            self.credentials.invalidate()
+            self._rejected[creds.token.fingerprint] = (str(exc), exc.status)
+            self.credentials.reject(creds.token.fingerprint)
             raise
         now = self.clock.now()
         usage = parse_usage(raw, source=self.source, observed_at=now)
@@ -114,12 +121,18 @@ class UsageService:
         """A one-shot reading: transient failures are retried with back-off and jitter within `wait_s`."""
         deadline = self.clock.monotonic() + wait_s
         failures = 0
+        waited_out_429 = False
         while True:
             try:
                 return self.fetch()
             except RateLimited as exc:
                 wait = exc.retry_after_s
-                if wait and self.clock.monotonic() + wait + self.client.timeout_s <= deadline:
+                # One short Retry-After (at least a second: never a tight loop) is waited out; not two.
+                short = (
+                    wait is not None and wait >= 1 and self.clock.monotonic() + wait + self.client.timeout_s <= deadline
+                )
+                if short and wait is not None and not waited_out_429:
+                    waited_out_429 = True
                     self.clock.sleep(wait)
                     continue
                 raise RateLimited(
@@ -183,6 +196,7 @@ class SharedReader:
         *,
         env: Mapping[str, str],
         spacing_s: float = DEFAULT_SPACING_S,
+        spacing_floor_s: float = budget.MIN_INTERVAL_REMOTE_S,
         claude_state: ClaudeState | None = None,
         fixed_account: str | None = None,
     ) -> None:
@@ -191,6 +205,7 @@ class SharedReader:
         self.env = env
         self.clock = service.clock
         self.spacing_s = spacing_s
+        self.spacing_floor_s = spacing_floor_s
         self.claude_state = claude_state
         self.fixed_account = fixed_account
         self._account: tuple[str, str] | None = None  # (token fingerprint, key)
@@ -273,8 +288,13 @@ class SharedReader:
         creds = self.service.current_credentials()
         key = self.account(creds)
         known = self.snapshot(key)
-        if not self._wants(known, max_age_s, is_poller) or self._held_back(known):
+        if not self._wants(known, max_age_s, is_poller):
             return known
+        if self._held_back(known):
+            if not self._asking_now(known):
+                return known
+            with self.store.request_lock(key, wait_s=lock_wait_s):
+                return self.snapshot(key)  # the asker has answered (or given up): use what it wrote
         with self.store.request_lock(key, wait_s=lock_wait_s) as mine:
             if not mine:  # another process is asking right now: use what it wrote
                 return self.snapshot(key)
@@ -294,6 +314,14 @@ class SharedReader:
         now = self.clock.now()
         allowed_age = known.budget.effective_max_age(max_age_s, now, is_poller=is_poller)
         return observe.needs_refresh(known.usage, now, allowed_age)
+
+    def _asking_now(self, known: Snapshot) -> bool:
+        """Whether another process sent a request moments ago and has not written its answer yet."""
+        sent = known.budget.last_request_at
+        if sent is None:
+            return False
+        answered = known.fetched_at is not None and known.fetched_at >= sent
+        return not answered and (self.clock.now() - sent).total_seconds() < IN_FLIGHT_S
 
     def _held_back(self, known: Snapshot) -> bool:
         return known.budget.next_allowed(self.clock.now(), self.spacing_s) is not None
@@ -375,10 +403,11 @@ class Poller:
     up what other processes wrote), reads `view` and calls `ask_now()`.
     """
 
-    def __init__(self, reader: SharedReader, *, interval_s: float) -> None:
+    def __init__(self, reader: SharedReader, *, interval_s: float, floor_s: float) -> None:
         self.reader = reader
         self.clock = reader.clock
         self.interval_s = interval_s
+        self.floor_s = floor_s  # the shortest wait between requests to this endpoint
         self._lock = threading.Lock()
         self._next_due: datetime | None = None
         self._failures = 0
@@ -417,11 +446,18 @@ class Poller:
             self._failed("auth", str(exc), budget.AUTH_RECHECK_S)
         except UnavailableError as exc:
             self._failures += 1
-            self._failed("unavailable", str(exc), budget.error_retry_seconds(self._failures, self.interval_s))
+            self._failed("unavailable", str(exc), self._error_retry_s())
+        except Exception as exc:  # noqa: BLE001 - the dashboard never dies: say it, back off, try again
+            self._failures += 1
+            self._failed("unavailable", f"unexpected error ({type(exc).__name__}); retrying", self._error_retry_s())
         else:
             self._failures = 0
             self._settle(snapshot, None, None, self._after_success(snapshot))
             self.reader.heartbeat(snapshot.account, self.interval_s)
+
+    def _error_retry_s(self) -> float:
+        """After a network error, 5xx or bad reply: sooner than the interval, doubling, never under the floor."""
+        return max(self.floor_s, budget.error_retry_seconds(self._failures, self.interval_s))
 
     def _after_success(self, snapshot: Snapshot) -> datetime:
         """Next poll: one interval after the oldest number, or when the budget next allows a request."""

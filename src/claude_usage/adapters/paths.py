@@ -23,8 +23,8 @@ def _nonempty(env: Mapping[str, str], name: str) -> str | None:
 
 
 def home(env: Mapping[str, str]) -> str:
-    """The user's home: $HOME (or %USERPROFILE%), else what the OS says."""
-    for name in ("HOME", "USERPROFILE"):
+    """The user's home: $HOME (%USERPROFILE% first on Windows, as Claude Code), else what the OS says."""
+    for name in ("USERPROFILE", "HOME") if os.name == "nt" else ("HOME", "USERPROFILE"):
         value = _nonempty(env, name)
         if value:
             return value

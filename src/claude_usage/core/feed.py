@@ -55,7 +55,8 @@ def record_feed(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]], no
     sources = doc.get("sources")
     sources = dict(sources) if isinstance(sources, dict) else {}
     previous = sources.get("statusline")
-    windows = dict(previous.get("windows", {})) if isinstance(previous, dict) else {}
+    held = previous.get("windows") if isinstance(previous, dict) else None
+    windows = dict(held) if isinstance(held, dict) else {}
     for key, (value, resets_at) in feed.items():
         windows[key] = {"utilization": value, "resets_at": resets_at.isoformat(), "observed_at": now.isoformat()}
     sources["statusline"] = {"windows": windows}

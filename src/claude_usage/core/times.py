@@ -13,11 +13,23 @@ from claude_usage.errors import BadReply
 
 FIVE_HOURS = timedelta(hours=5)
 SEVEN_DAYS = timedelta(days=7)
+MIN_YEAR, MAX_YEAR = 1970, 9000
 _FRACTION = re.compile(r"(\.\d+)")
 
 
 def parse_time(value: object, path: str) -> datetime | None:
-    """An aware UTC datetime from ISO-8601 (offset or `Z`) or epoch seconds; None for null."""
+    """An aware UTC datetime from ISO-8601 (offset or `Z`) or epoch seconds; None for null.
+
+    Years outside 1970-9000 are refused: no limit resets then, and near datetime's edges converting to
+    local time for display would overflow.
+    """
+    parsed = _parse_time(value, path)
+    if parsed is not None and not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise BadReply(f"{path}: time {parsed.year}-… is out of range")
+    return parsed
+
+
+def _parse_time(value: object, path: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, bool):

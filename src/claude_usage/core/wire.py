@@ -9,6 +9,7 @@ offset or a trailing `Z`, or epoch seconds) goes through `parse_time`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -172,8 +173,15 @@ def _number(value: object, path: str) -> float | None:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A non-empty string from the reply, with control characters (terminal escapes) removed."""
+    if not isinstance(value, str):
+        return None
+    clean = _CONTROL.sub("", value).strip()
+    return clean or None
 
 
 def _flag(value: object) -> bool | None:
