@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -231,3 +234,21 @@ def test_version() -> None:
     result = run_cli("--version")
     assert 0 == result.code
     assert result.stdout.startswith("claude-usage ")
+
+
+@pytest.mark.parametrize("launcher", [["./monitor-usage.py"], [sys.executable, "monitor-usage.py"]])
+def test_the_old_script_still_launches(launcher: list[str]) -> None:
+    """`./monitor-usage.py` and `python3 monitor-usage.py` at the repository root run the same CLI."""
+    root = Path(__file__).resolve().parents[1]
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])  # python3 = ours
+    result = subprocess.run(
+        [*launcher, "--demo", "--json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "PATH": path},
+    )
+    assert 0 == result.returncode, result.stderr
+    assert "demo" == json.loads(result.stdout)["source"]

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -115,7 +119,8 @@ def test_rejected_token_is_not_sent_again(home: Path, terminals: list[Tmux]) -> 
         tmux.wait_for(lambda s: "401" in s)
         script.then(Reply(200, _usage(33.0)))
         tmux.send("r")
-        tmux.wait_for(lambda s: "401" in s and "next check" in s)
+        time.sleep(6)  # `r` and at least one re-check of the store: neither may resend the token
+        assert "401" in tmux.screen()
         assert 1 == len(api.usage_requests())
         write_credentials(creds.parent, token=TEST_TOKEN + "-new")
         tmux.wait_for(lambda s: "33%" in s, timeout=20)
@@ -135,7 +140,8 @@ def test_rate_limit_cools_down_and_keeps_the_reading(home: Path, terminals: list
         assert re.search(r"next try in 4m \d+s", limited)
         count = len(api.usage_requests())
         tmux.send("r")
-        tmux.wait_for(lambda s: "rate limited" in s)
+        time.sleep(2)  # `r` while cooling down must not send anything
+        assert "rate limited" in tmux.screen()
     assert count == len(api.usage_requests())
 
 
@@ -156,3 +162,35 @@ def test_demo_needs_no_login(terminals: list[Tmux]) -> None:
     assert "Current session" in screen
     tmux.send("q")
     assert "EXITED:0" in tmux.wait_for(lambda s: "EXITED:" in s)
+
+
+def test_picks_up_numbers_another_process_wrote(home: Path, terminals: list[Tmux], standin: StandIn) -> None:
+    """A status line's fresher session number shows on the dashboard within a couple of seconds, with its source."""
+    write_credentials(home / ".claude")
+    tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url})
+    first = tmux.wait_for(lambda s: "78%" in s)
+    assert "API · " in first
+    feed = {"rate_limits": {"five_hour": {"used_percentage": 91.0, "resets_at": int(time.time()) + 7000}}}
+    subprocess.run(
+        [sys.executable, "-m", "claude_usage", "statusline", "--no-refresh"],
+        input=json.dumps(feed).encode(),
+        capture_output=True,
+        check=True,
+        env={**os.environ, "CLAUDE_USAGE_API_URL": standin.url},
+    )
+    updated = tmux.wait_for(lambda s: "91%" in s, timeout=3)
+    assert "status line · " in updated
+    assert 1 == len(standin.usage_requests())
+
+
+@pytest.mark.parametrize(("no_color", "coloured"), [(False, True), (True, False)])
+def test_colour_follows_no_color(
+    home: Path, terminals: list[Tmux], standin: StandIn, no_color: bool, coloured: bool
+) -> None:
+    """In a terminal the percents are coloured by level, unless NO_COLOR is set."""
+    write_credentials(home / ".claude")
+    env = {"CLAUDE_USAGE_API_URL": standin.url, **({"NO_COLOR": "1"} if no_color else {})}
+    tmux = _dashboard(terminals, "--once", env=env)
+    tmux.wait_for(lambda s: "EXITED:0" in s)
+    screen = tmux.screen(escapes=True).split("EXITED")[0]
+    assert coloured == bool(re.search(r"\x1b\[(?:\d+;)*(?:3[0-8]|9[0-7])m", screen))  # a foreground colour

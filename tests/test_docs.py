@@ -27,3 +27,15 @@ def test_every_option_is_in_the_readme(option: str) -> None:
 def test_every_exit_code_is_in_the_readme(code: ExitCode) -> None:
     """Each exit code has a row in the README's table."""
     assert f"| {int(code)} |" in README
+
+
+@pytest.mark.parametrize("option", ["--format", "--max-age", "--chain", "--no-refresh", "--force"])
+def test_status_line_options_are_in_the_readme(option: str) -> None:
+    """The status line's own options appear in the README."""
+    assert f"`{option}" in README
+
+
+@pytest.mark.parametrize("placeholder", ["{5h}", "{5h_reset}", "{7d}", "{sonnet}", "{opus}", "{age}"])
+def test_status_line_placeholders_are_in_the_readme(placeholder: str) -> None:
+    """Every --format placeholder the status line knows is documented."""
+    assert f"`{placeholder}`" in README

@@ -48,8 +48,9 @@ class Tmux:
         )
         return proc.stdout
 
-    def screen(self) -> str:
-        return self._tmux("capture-pane", "-p", "-t", "t")
+    def screen(self, *, escapes: bool = False) -> str:
+        """The visible screen as text; with `escapes`, including its colour codes."""
+        return self._tmux("capture-pane", "-p", *(["-e"] if escapes else []), "-t", "t")
 
     def send(self, *keys: str) -> None:
         self._tmux("send-keys", "-t", "t", *keys)
