@@ -214,10 +214,6 @@ def test_record_feed_over_garbage_sources(sources: object) -> None:
     assert ["five_hour"] == list(new["sources"]["statusline"]["windows"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="feed.py:58 calls dict() on `windows` without checking it is a dict: ValueError/TypeError",
-)
 @pytest.mark.parametrize("windows", ["x", [1], 5, None])
 def test_record_feed_over_garbage_windows(windows: object) -> None:
     """An unreadable `sources.statusline.windows` is replaced rather than fatal."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import subprocess
 import sys
@@ -353,6 +352,28 @@ def test_old_numbers_show_their_age(home: Path) -> None:
     assert "5h 78% ↻2h11m · 7d 41% · Sonnet 12% · 20m old\n" == line
 
 
+def test_limits_only_reading_is_shown(home: Path) -> None:
+    """An account that reports only limits[] shows its session and weekly entries."""
+    login(home)
+    now = utc_now()
+    store_api_reading(fresh_fixture("limits-only", now + timedelta(seconds=30)), now)
+    assert "5h 64% ↻2h11m · 7d 88%\n" == statusline(stdin=b"{}").stdout
+
+
+def test_unusable_store_still_shows_the_feed(tmp_path: Path) -> None:
+    """When the store cannot be read or written, the line still shows what stdin said."""
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    result = statusline(stdin=stdin_of(session()), env={"CLAUDE_USAGE_DATA_DIR": str(blocked)})
+    assert REALISTIC_LINE + "\n" == result.stdout
+
+
+def test_empty_no_color_keeps_colour() -> None:
+    """An empty NO_COLOR counts as unset (no-color.org), as it does for the dashboard."""
+    line = statusline(stdin=stdin_of(session(37.0, None)), env={"NO_COLOR": ""}, colour=True).stdout
+    assert "\x1b[" in line
+
+
 # -- options ----------------------------------------------------------------------------------------
 
 
@@ -409,6 +430,8 @@ def test_failing_chain_leaves_our_line() -> None:
 
 
 # -- refreshing in the background -------------------------------------------------------------------
+# A session's first render has no rate_limits yet (Claude Code adds them after its first API reply).
+FIRST_RENDER = stdin_of(session(None, None))
 
 
 @pytest.fixture
@@ -425,71 +448,89 @@ def quick_api() -> Iterator[StandIn]:
         yield api
 
 
+def document() -> dict[str, Any]:
+    return read_document(data_dir() / f"{KEY}.json")
+
+
 def api_recorded() -> bool:
-    sources = read_document(data_dir() / f"{KEY}.json").get("sources")
+    sources = document().get("sources")
     return isinstance(sources, dict) and "api" in sources
 
 
-def start_statusline(*args: str, stdin: bytes, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The command with its stdout and stderr on pipes, as Claude Code runs it."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "claude_usage", "statusline", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=command_env(env),
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(stdin)
-    proc.stdin.close()
-    return proc
+def refresh_claim() -> object:
+    """When a render last started a refresh for the account, as the shared budget records it."""
+    budget = document().get("budget")
+    return budget.get("refresh_spawned_at") if isinstance(budget, dict) else None
 
 
 def test_render_does_not_wait_for_the_endpoint(home: Path, slow_api: StandIn) -> None:
     """With an empty store and a slow endpoint, the line and both pipes are done long before the reply."""
     login(home)
     started = time.monotonic()
-    proc = start_statusline(stdin=stdin_of(session()), env={"CLAUDE_USAGE_API_URL": slow_api.url})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "claude_usage", "statusline"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=command_env({"CLAUDE_USAGE_API_URL": slow_api.url}),
+    )
     try:
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(FIRST_RENDER, timeout=10)  # EOF on both pipes: no child holds them
         elapsed = time.monotonic() - started
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.communicate()
         wait_for(api_recorded, 10)  # let the detached refresh finish before the stand-in goes
-    assert (REALISTIC_LINE + "\n", True) == (out.decode(), elapsed < 2.0)
+    assert ("5h –\n", True) == (out.decode(), elapsed < 2.0), elapsed
 
 
 def test_detached_refresh_records_an_api_reading(home: Path, slow_api: StandIn) -> None:
     """The background refresh a render starts files the endpoint's reply in the account's document."""
     login(home)
-    statusline(stdin=stdin_of(session()), env={"CLAUDE_USAGE_API_URL": slow_api.url})
+    statusline(stdin=FIRST_RENDER, env={"CLAUDE_USAGE_API_URL": slow_api.url})
     assert wait_for(api_recorded, 10), "no API reading reached the store"
-    raw = read_document(data_dir() / f"{KEY}.json")["sources"]["api"]["raw"]
+    raw = document()["sources"]["api"]["raw"]
     assert (78.0, 12.0) == (raw["five_hour"]["utilization"], raw["seven_day_sonnet"]["utilization"])
 
 
-def test_refreshed_reading_shows_on_the_next_render(home: Path, slow_api: StandIn) -> None:
-    """Once the refresh has landed, the next render shows the Sonnet week the status-line feed never has."""
+def test_refreshed_reading_shows_on_the_next_render(home: Path, quick_api: StandIn) -> None:
+    """Once the refresh has landed, the next render shows the API's numbers beside the feed's."""
     login(home)
-    env = {"CLAUDE_USAGE_API_URL": slow_api.url}
-    statusline(stdin=stdin_of(session()), env=env)
+    env = {"CLAUDE_USAGE_API_URL": quick_api.url}
+    statusline(stdin=FIRST_RENDER, env=env)
     wait_for(api_recorded, 10)
     assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12%\n" == statusline(stdin=stdin_of(session()), env=env).stdout
 
 
-def test_second_render_starts_no_second_refresh(home: Path) -> None:
-    """A render right after one that started a refresh leaves the endpoint alone."""
+def test_refresh_for_a_missing_window_brings_it(home: Path, quick_api: StandIn) -> None:
+    """A render with the feed's fresh numbers but no Sonnet week starts a refresh that fetches a whole reading."""
     login(home)
-    # Spacing at the loopback floor and max age 0: a second refresh, if started, would ask once the first is done.
-    env = {"CLAUDE_USAGE_MIN_SPACING": "1"}
-    with StandIn(Script(Reply(200, fresh_fixture("max-typical"), delay=1.0))) as api:
-        env["CLAUDE_USAGE_API_URL"] = api.url
-        statusline("--max-age", "0", stdin=stdin_of(session()), env=env)
-        statusline("--max-age", "0", stdin=stdin_of(session()), env=env)
-        wait_for(api_recorded, 10)
-        wait_for(lambda: len(api.usage_requests()) > 1, 4)
-        assert 1 == len(api.usage_requests())
+    statusline(stdin=stdin_of(session()), env={"CLAUDE_USAGE_API_URL": quick_api.url})
+    assert wait_for(api_recorded, 4), "the refresh sent no request"
+
+
+def test_second_render_starts_no_second_refresh(home: Path, slow_api: StandIn) -> None:
+    """A render right after one that started a refresh leaves the endpoint to that refresh: one request."""
+    login(home)
+    env = {"CLAUDE_USAGE_API_URL": slow_api.url}
+    statusline(stdin=FIRST_RENDER, env=env)
+    statusline(stdin=FIRST_RENDER, env=env)
+    wait_for(api_recorded, 10)
+    wait_for(lambda: len(slow_api.usage_requests()) > 1, 2)
+    assert 1 == len(slow_api.usage_requests())
+
+
+def test_second_render_keeps_the_first_claim(home: Path, quick_api: StandIn) -> None:
+    """A render while a refresh is on its way does not claim another (the shared budget keeps the first)."""
+    login(home)
+    env = {"CLAUDE_USAGE_API_URL": quick_api.url}
+    statusline(stdin=FIRST_RENDER, env=env)
+    first = refresh_claim()
+    statusline(stdin=FIRST_RENDER, env=env)
+    second = refresh_claim()
+    wait_for(api_recorded, 10)
+    assert (True, first) == (first is not None, second)
 
 
 def test_fresh_api_reading_starts_no_refresh(home: Path, quick_api: StandIn) -> None:
@@ -501,14 +542,49 @@ def test_fresh_api_reading_starts_no_refresh(home: Path, quick_api: StandIn) -> 
     assert 0 == len(quick_api.usage_requests())
 
 
+def test_fresh_api_reading_claims_no_refresh(home: Path) -> None:
+    """With an API reading under a minute old in the store, a render starts no refresh process."""
+    login(home)
+    store_api_reading(fresh_fixture("max-typical"), utc_now() - timedelta(seconds=20))
+    statusline(stdin=stdin_of(session()))
+    assert refresh_claim() is None
+
+
+def test_old_api_reading_claims_a_refresh(home: Path, quick_api: StandIn) -> None:
+    """With the stored API reading over a minute old, a render starts a refresh."""
+    login(home)
+    store_api_reading(fresh_fixture("max-typical"), utc_now() - timedelta(minutes=5))
+    statusline(stdin=b"{}", env={"CLAUDE_USAGE_API_URL": quick_api.url})
+    claimed = refresh_claim()
+    wait_for(lambda: bool(quick_api.usage_requests()), 10)
+    assert isinstance(claimed, str)
+
+
+def test_max_age_over_a_day_still_refreshes(home: Path, quick_api: StandIn) -> None:
+    """A reading older than a long --max-age (over a day) is refreshed like any other."""
+    login(home)
+    store_api_reading(fresh_fixture("max-typical"), utc_now() - timedelta(days=2))
+    statusline("--max-age", "100000", stdin=b"{}", env={"CLAUDE_USAGE_API_URL": quick_api.url})
+    assert wait_for(lambda: bool(quick_api.usage_requests()), 4), "the refresh sent no request"
+
+
 def test_cooldown_starts_no_refresh(home: Path, quick_api: StandIn) -> None:
     """While the shared cooldown after a 429 lasts, a render with nothing stored sends no request."""
     login(home)
     until = (utc_now() + timedelta(minutes=10)).isoformat()
     Store(data_dir()).update(KEY, lambda _: {"budget": {"cooldown_until": until, "rate_limited_repeats": 1}})
-    result = statusline(stdin=b"", env={"CLAUDE_USAGE_API_URL": quick_api.url})
+    result = statusline(stdin=FIRST_RENDER, env={"CLAUDE_USAGE_API_URL": quick_api.url})
     wait_for(lambda: bool(quick_api.usage_requests()), 2)
     assert ("5h –\n", 0) == (result.stdout, len(quick_api.usage_requests()))
+
+
+def test_cooldown_claims_no_refresh(home: Path) -> None:
+    """While the shared cooldown lasts, a render starts no refresh process."""
+    login(home)
+    until = (utc_now() + timedelta(minutes=10)).isoformat()
+    Store(data_dir()).update(KEY, lambda _: {"budget": {"cooldown_until": until, "rate_limited_repeats": 1}})
+    statusline(stdin=FIRST_RENDER)
+    assert refresh_claim() is None
 
 
 # -- install / uninstall ----------------------------------------------------------------------------
@@ -693,7 +769,7 @@ HEAVY = {"rich", "httpx", "sqlite3", "argparse", "typing", "dataclasses", "platf
 
 def test_statusline_module_imports_nothing_heavy() -> None:
     """Importing the status line in a fresh interpreter loads none of the modules it cannot afford."""
-    probe = f"import sys, claude_usage.statusline; print(sorted({sorted(HEAVY)!r} & set(sys.modules)))"
+    probe = f"import sys, claude_usage.statusline; print(sorted(set({sorted(HEAVY)!r}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30)
     assert "[]" == out.stdout.strip()
 

@@ -168,7 +168,8 @@ class Snapshot:
     usage: Usage
     raw: dict[str, Any] | None = None
     source: str | None = None  # of the freshest whole reply ("api", "demo", "claude_cache"), else "statusline"
-    fetched_at: datetime | None = None  # when that reply was observed
+    fetched_at: datetime | None = None  # when that reply was observed (else the oldest number's time)
+    whole_at: datetime | None = None  # when the freshest whole reply was observed; None: there is none
     plan: str | None = None
     budget: SharedBudget = field(default_factory=lambda: SharedBudget({}))
     requested: bool = False  # this call sent a request
@@ -245,6 +246,7 @@ class SharedReader:
             raw=best[0] if best else None,
             source=best[1] if best else ("statusline" if usage.windows else None),
             fetched_at=best[2] if best else observe.oldest(usage),
+            whole_at=best[2] if best else None,
             plan=observe.plan(doc) or self.service.plan,
             budget=SharedBudget(doc),
         )
@@ -311,8 +313,15 @@ class SharedReader:
         return replace(self.snapshot(key), requested=True)
 
     def _wants(self, known: Snapshot, max_age_s: float, is_poller: bool) -> bool:
+        """Some number shown is too old or unconfirmed, or no whole reply is young enough.
+
+        Only a whole reply says which windows the account has (a Sonnet week, usage credits): fresh
+        status-line numbers for the session and the week do not make an old or missing reply current.
+        """
         now = self.clock.now()
         allowed_age = known.budget.effective_max_age(max_age_s, now, is_poller=is_poller)
+        if known.whole_at is None or (now - known.whole_at).total_seconds() > allowed_age:
+            return True
         return observe.needs_refresh(known.usage, now, allowed_age)
 
     def _asking_now(self, known: Snapshot) -> bool:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 DEFAULT_MAX_AGE_S = 60.0
+MAX_AGE_CAP_S = 86_400.0  # what `claude-usage refresh --max-age` accepts
 STDIN_LIMIT = 4 * 1024 * 1024  # Claude Code's JSON is a few kB; anything this big is not it
 PLACEHOLDER = "5h –"
 RESPAWN_AFTER_S = 30.0  # a refresh started this recently is still on its way
@@ -90,7 +91,7 @@ def _options(argv: list[str]) -> dict[str, Any]:
                 value = args.pop(0)
             if name == "--max-age":
                 try:
-                    options["max_age"] = max(0.0, float(value))
+                    options["max_age"] = min(MAX_AGE_CAP_S, max(0.0, float(value)))
                 except ValueError:
                     raise BadOption(f"--max-age takes seconds, not {value!r}") from None
             else:
@@ -133,7 +134,7 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
     values = {name: _freshest(doc, window_key, now) for name, window_key in PLACEHOLDERS.items()}
     if options["refresh"] and (account_id or token_fp) and _wants_refresh(doc, values, options, now, env):
         _claim_and_spawn(store, key, options["max_age"], now, env)
-    line = _format(options["format"], values, doc, now, colour="NO_COLOR" not in env)
+    line = _format(options["format"], values, doc, now, colour=not env.get("NO_COLOR"))
     if options["chain"]:
         line = _chain(options["chain"], session, line)
     return line

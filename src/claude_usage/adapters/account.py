@@ -115,7 +115,7 @@ def resolve(
             _remember(env, store, key, token_fingerprint)
         return key
     if token_fingerprint:
-        known = store.pointer("fp-" + token_fingerprint)
+        known = _pointer(store, "fp-" + token_fingerprint)
         if known:
             return known
     if read_state:
@@ -124,12 +124,19 @@ def resolve(
             key = key_for_ids(*ids)
             _remember(env, store, key, token_fingerprint)
             return key
-    known = store.pointer(_profile_pointer(env))
+    known = _pointer(store, _profile_pointer(env))
     if known:
         return known
     if token_fingerprint:
         return "t-" + token_fingerprint
     return "p-" + _profile_pointer(env).removeprefix("profile-")
+
+
+def _pointer(store: Store, name: str) -> str | None:
+    try:
+        return store.pointer(name)
+    except UnavailableError:
+        return None  # a pointer is a cache: an unreadable store means "not remembered"
 
 
 def _remember(env: Mapping[str, str], store: Store, key: str, token_fingerprint: str | None) -> None:
