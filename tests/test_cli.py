@@ -36,7 +36,18 @@ def test_json_matches_the_documented_schema(logged_in: Path, standin: StandIn) -
     result = run_cli("--json", env=_env(standin))
     assert 0 == result.code, result.stderr
     doc = json.loads(result.stdout)
-    expected = ["fetched_at", "source", "plan", "windows", "extra_usage", "raw", "stale", "age_seconds", "account"]
+    expected = [
+        "fetched_at",
+        "source",
+        "plan",
+        "windows",
+        "extra_usage",
+        "raw",
+        "stale",
+        "age_seconds",
+        "account",
+        "binding",
+    ]
     assert expected == list(doc)
     assert "api" == doc["source"]
     assert "Max 5x" == doc["plan"]

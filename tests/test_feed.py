@@ -158,6 +158,7 @@ def test_record_feed_into_an_empty_document() -> None:
                     "five_hour": {
                         "utilization": 37.0,
                         "resets_at": "2026-11-24T15:00:00+00:00",
+                        "first_seen_at": "2026-11-24T12:49:00+00:00",
                         "observed_at": "2026-11-24T12:49:00+00:00",
                     }
                 }
@@ -187,7 +188,12 @@ def test_record_feed_keeps_windows_it_did_not_get() -> None:
     earlier = NOW - timedelta(minutes=5)
     doc = record_feed({}, {"seven_day": (14.2, WEEK_RESET)}, earlier)
     new = record_feed(doc, {"five_hour": (37.0, SESSION_RESET)}, NOW)
-    expected = {"utilization": 14.2, "resets_at": WEEK_RESET.isoformat(), "observed_at": earlier.isoformat()}
+    expected = {
+        "utilization": 14.2,
+        "resets_at": WEEK_RESET.isoformat(),
+        "first_seen_at": earlier.isoformat(),
+        "observed_at": earlier.isoformat(),
+    }
     assert expected == new["sources"]["statusline"]["windows"]["seven_day"]
 
 
@@ -195,8 +201,42 @@ def test_record_feed_replaces_a_window_it_got() -> None:
     """A newer value of a window replaces the older one with the new time stamp."""
     doc = record_feed({}, {"five_hour": (20.0, SESSION_RESET)}, NOW - timedelta(minutes=5))
     new = record_feed(doc, {"five_hour": (37.0, SESSION_RESET)}, NOW)
-    expected = {"utilization": 37.0, "resets_at": SESSION_RESET.isoformat(), "observed_at": NOW.isoformat()}
+    expected = {
+        "utilization": 37.0,
+        "resets_at": SESSION_RESET.isoformat(),
+        "first_seen_at": NOW.isoformat(),
+        "observed_at": NOW.isoformat(),
+    }
     assert expected == new["sources"]["statusline"]["windows"]["five_hour"]
+
+
+def test_record_feed_keeps_the_first_sighting_of_an_unchanged_value() -> None:
+    """The same value seen again keeps when it was first seen and moves when it was last seen."""
+    doc = record_feed({}, {"five_hour": (20.0, SESSION_RESET)}, NOW - timedelta(minutes=5))
+    window = record_feed(doc, {"five_hour": (20.0, SESSION_RESET)}, NOW)["sources"]["statusline"]["windows"][
+        "five_hour"
+    ]
+    assert ((NOW - timedelta(minutes=5)).isoformat(), NOW.isoformat()) == (
+        window["first_seen_at"],
+        window["observed_at"],
+    )
+
+
+def test_record_feed_keeps_a_replaced_value_for_the_history() -> None:
+    """A value replaced by a new one is queued, with its first and last sighting, for the next history writer."""
+    earlier = NOW - timedelta(minutes=5)
+    doc = record_feed({}, {"five_hour": (20.0, SESSION_RESET)}, earlier)
+    new = record_feed(doc, {"five_hour": (37.0, SESSION_RESET)}, NOW)
+    expected = [
+        {
+            "key": "five_hour",
+            "utilization": 20.0,
+            "resets_at": SESSION_RESET.isoformat(),
+            "first_seen_at": earlier.isoformat(),
+            "observed_at": earlier.isoformat(),
+        }
+    ]
+    assert expected == new["pending"]
 
 
 def test_record_feed_does_not_change_its_input() -> None:

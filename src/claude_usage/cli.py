@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console
 
+    from claude_usage.adapters.history import History
     from claude_usage.clock import Clock
     from claude_usage.service import SharedReader, Snapshot, UsageFetcher
 
@@ -34,6 +35,10 @@ commands:
   claude-usage statusline install [--force] | uninstall
                          add/remove it in Claude Code's settings.json
   claude-usage refresh   take a reading into the shared store within the budget; print nothing
+  claude-usage history [--account KEY] [--since WHEN]
+                         past windows: peak, when, time at the limit; a chart of the weeks
+  claude-usage history export (--csv | --json) [--summary] [--since WHEN] [--account KEY]
+  claude-usage history import FILE
 
 keys (live dashboard): q quit · r refresh now · Ctrl+C quit
 exit status: 0 ok · 1 unexpected error · 2 bad command line or a user file we refuse to touch
@@ -125,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from claude_usage.statusline import main as statusline_main
 
         return statusline_main(args_list[1:])
+    if args_list[:1] == ["history"]:
+        from claude_usage.history_cli import main as history_main
+
+        return history_main(args_list[1:])
     refresh = args_list[:1] == ["refresh"]
     if refresh:
         args_list = ["--json", "--max-age", "60", *args_list[1:]]
@@ -255,6 +264,7 @@ def _reader(
 
         claude_state = ClaudeState(env)
     store = Store(paths.data_dir(env))
+    history = _history(env)
     return SharedReader(
         service,
         store,
@@ -263,7 +273,23 @@ def _reader(
         spacing_floor_s=floor,
         claude_state=claude_state,
         fixed_account=DEMO if args.demo else None,
+        history=history,
     )
+
+
+def _history(env: Mapping[str, str]) -> History | None:
+    """The history of every reading, or None when it cannot be opened (said once; readings go on)."""
+    from claude_usage.adapters.history import History, history_path
+    from claude_usage.errors import UnavailableError
+
+    try:
+        history = History.open(history_path(env))
+    except UnavailableError as exc:
+        print(f"{PROG}: {exc}; continuing without history", file=sys.stderr)
+        return None
+    if history.notice:
+        print(f"{PROG}: {history.notice}", file=sys.stderr)
+    return history
 
 
 def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
@@ -278,7 +304,8 @@ def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
     if args.json:
         from claude_usage.report import dumps, snapshot_json
 
-        sys.stdout.write(dumps(snapshot_json(snapshot, now, max_age_s=args.max_age)) + "\n")
+        insights = reader.insights(snapshot)
+        sys.stdout.write(dumps(snapshot_json(snapshot, now, max_age_s=args.max_age, insights=insights)) + "\n")
         sys.stdout.flush()
         return 0
     from datetime import datetime
@@ -305,6 +332,7 @@ def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
         problem_kind="budget" if problem else None,
         updated_at=snapshot.fetched_at,
         cooling_until=snapshot.budget.cooldown_until,
+        insights=reader.insights(snapshot),
     )
     _console().print(Dashboard(frame))
     return 0

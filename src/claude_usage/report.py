@@ -5,7 +5,10 @@
  "windows": [{"key", "label", "utilization", "resets_at", "resets_in_seconds", "source", "observed_at",
               "reset_passed", "unconfirmed"}],
  "extra_usage": <object as received> | null, "raw": <the reply as received> | null,
- "stale": bool, "age_seconds": int | null, "account": str}
+ "stale": bool, "age_seconds": int | null, "account": str,
+ "binding": {"key", "label", "reason", "free_at"} | null}
+each window also has "pace": {"elapsed_pct", "delta_pct", "label"} | null and
+"forecast": {"exhausts_at", "before_reset", "end_pct", "method"} (null members without enough data)
 ```
 """
 
@@ -15,11 +18,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from claude_usage.core.fmt import seconds_until
+from claude_usage.core.pace import NO_FORECAST
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from claude_usage.core.binding import Binding
     from claude_usage.core.model import Reading, Window
+    from claude_usage.core.pace import Forecast, Pace
+    from claude_usage.insights import Insights
     from claude_usage.service import Snapshot
 
 
@@ -55,7 +62,31 @@ def reading_json(reading: Reading, now: datetime) -> dict[str, Any]:
     }
 
 
-def snapshot_json(snapshot: Snapshot, now: datetime, *, max_age_s: float) -> dict[str, Any]:
+def pace_json(found: Pace | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"elapsed_pct": round(found.elapsed_pct, 2), "delta_pct": round(found.delta_pct, 2), "label": found.label}
+
+
+def forecast_json(found: Forecast | None) -> dict[str, Any]:
+    found = found or NO_FORECAST
+    return {
+        "exhausts_at": _iso(found.exhausts_at),
+        "before_reset": found.before_reset,
+        "end_pct": None if found.end_pct is None else round(found.end_pct, 2),
+        "method": found.method,
+    }
+
+
+def binding_json(found: Binding | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    return {"key": found.key, "label": found.label, "reason": found.reason, "free_at": _iso(found.free_at)}
+
+
+def snapshot_json(
+    snapshot: Snapshot, now: datetime, *, max_age_s: float, insights: Insights | None = None
+) -> dict[str, Any]:
     """The `--json` document for what the shared store holds (possibly merged from several sources)."""
     raw = snapshot.raw
     extra = raw.get("extra_usage") if raw else None
@@ -65,13 +96,21 @@ def snapshot_json(snapshot: Snapshot, now: datetime, *, max_age_s: float) -> dic
         "fetched_at": _iso(snapshot.fetched_at),
         "source": snapshot.source,
         "plan": snapshot.plan,
-        "windows": [window_json(w, now) for w in snapshot.usage.windows],
+        "windows": [_window_with_insights(w, now, insights) for w in snapshot.usage.windows],
         "extra_usage": extra if isinstance(extra, dict) else None,
         "raw": raw,
         "stale": age is None or age > max_age_s,
         "age_seconds": age,
         "account": snapshot.account,
+        "binding": binding_json(insights.binding if insights else None),
     }
+
+
+def _window_with_insights(window: Window, now: datetime, insights: Insights | None) -> dict[str, Any]:
+    document = window_json(window, now)
+    document["pace"] = pace_json(insights.pace.get(window.key) if insights else None)
+    document["forecast"] = forecast_json(insights.forecasts.get(window.key) if insights else None)
+    return document
 
 
 def dumps(document: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ cool down after a 429. Imports no Rich; httpx only through `adapters.api`.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -17,9 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from claude_usage.adapters import account
 from claude_usage.core import budget, observe
+from claude_usage.core.feed import take_pending
 from claude_usage.core.fmt import duration
 from claude_usage.core.model import Reading, Usage
 from claude_usage.core.shared import DEFAULT_SPACING_S, SharedBudget, with_poller
+from claude_usage.core.times import iso_or_none
 from claude_usage.core.wire import parse_usage
 from claude_usage.errors import (
     AuthError,
@@ -29,17 +32,21 @@ from claude_usage.errors import (
     TokenRejected,
     UnavailableError,
 )
+from claude_usage.insights import Insights
+from claude_usage.insights import compute as compute_insights
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from claude_usage.adapters.claude_state import ClaudeState
     from claude_usage.adapters.credentials import Credentials, Secret
+    from claude_usage.adapters.history import History, Observation
     from claude_usage.adapters.store import Store
     from claude_usage.clock import Clock
 
 ONE_SHOT_WAIT_S = 30.0
 IN_FLIGHT_S = 40.0  # a request recorded this recently without an answer yet is still on its way
+INSIGHTS_EVERY_S = 30.0  # the dashboard recomputes pace and forecasts at least this often
 _RETRY_FIRST_S = 1.0
 _RETRY_MAX_S = 8.0
 
@@ -200,6 +207,7 @@ class SharedReader:
         spacing_floor_s: float = budget.MIN_INTERVAL_REMOTE_S,
         claude_state: ClaudeState | None = None,
         fixed_account: str | None = None,
+        history: History | None = None,
     ) -> None:
         self.service = service
         self.store = store
@@ -209,6 +217,8 @@ class SharedReader:
         self.spacing_floor_s = spacing_floor_s
         self.claude_state = claude_state
         self.fixed_account = fixed_account
+        self.history = history
+        self._recorded: dict[str, int] = {}  # account -> hash of the document last filed in the history
         self._account: tuple[str, str] | None = None  # (token fingerprint, key)
         self._account_uuid: str | None = None
 
@@ -238,6 +248,7 @@ class SharedReader:
         now = self.clock.now()
         doc = self._with_claude_cache(key, self.store.read(key))
         found = observe.usages(doc)
+        self._file_history(key, doc, found)
         usage = observe.merge(found, now)
         best = observe.raw_reply(doc)
         return Snapshot(
@@ -250,6 +261,44 @@ class SharedReader:
             plan=observe.plan(doc) or self.service.plan,
             budget=SharedBudget(doc),
         )
+
+    def _file_history(self, key: str, doc: dict[str, Any], found: list[Usage]) -> None:
+        """Every observation in the document goes to the history (unchanged values extend their row)."""
+        if self.history is None:
+            return
+        stamp = hash(json.dumps(doc.get("sources"), sort_keys=True, default=str))
+        if self._recorded.get(key) == stamp and not doc.get("pending"):
+            return
+        pending: list[dict[str, Any]] = []
+
+        def drain(current: dict[str, Any]) -> dict[str, Any] | None:
+            rest, taken = take_pending(current)
+            pending.extend(taken)
+            return rest
+
+        if doc.get("pending"):
+            try:
+                self.store.update(key, drain)
+            except UnavailableError:
+                pending.clear()  # left for the next writer
+        from claude_usage.adapters.history import Observation
+
+        observations = [
+            Observation(key, w.key, w.utilization, w.resets_at, w.source, w.observed_at)
+            for usage in found
+            for w in usage.windows
+            if w.observed_at is not None
+        ]
+        observations += _pending_observations(key, pending)
+        try:
+            self.history.record(observations)
+        except ClaudeUsageError:
+            return  # the history is a record, never a reason to fail a reading
+        self._recorded[key] = stamp
+
+    def insights(self, snapshot: Snapshot) -> Insights:
+        """Pace, forecasts, trajectories and the binding limit for what a snapshot shows."""
+        return compute_insights(snapshot.usage, account=snapshot.account, history=self.history, now=self.clock.now())
 
     def _with_claude_cache(self, key: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Record Claude Code's cached reply for this account when it is newer than the one we hold."""
@@ -386,6 +435,23 @@ class SharedReader:
             return  # a missed heartbeat only means others may ask a little sooner
 
 
+def _pending_observations(account: str, pending: list[dict[str, Any]]) -> list[Observation]:
+    """Status-line values queued in the store: each is seen at its first and at its last sighting."""
+    from claude_usage.adapters.history import Observation
+
+    found: list[Observation] = []
+    for entry in pending:
+        value = entry.get("utilization")
+        key = entry.get("key")
+        resets_at = iso_or_none(entry.get("resets_at"))
+        first, last = iso_or_none(entry.get("first_seen_at")), iso_or_none(entry.get("observed_at"))
+        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) or last is None:
+            continue
+        for when in dict.fromkeys(t for t in (first, last) if t is not None):
+            found.append(Observation(account, key, float(value), resets_at, "statusline", when))
+    return found
+
+
 def _uuid_from_key(key: str) -> str | None:
     if not key.startswith("a-"):
         return None
@@ -403,6 +469,7 @@ class PollView:
     in_flight: bool = False
     notes: tuple[str, ...] = ()
     plan: str | None = None
+    insights: Insights | None = None
 
 
 class Poller:
@@ -423,6 +490,7 @@ class Poller:
         self._forced = False
         self._key: str | None = None
         self._stamp: tuple[int, int] | None = None
+        self._insights_at = float("-inf")
         self.view = PollView()
 
     def seconds_until_due(self) -> float:
@@ -501,6 +569,7 @@ class Poller:
                 self._key = snapshot.account
                 self._stamp = self.reader.store_stamp(snapshot.account)
             self.view = PollView(
+                insights=self._insights(snapshot) if snapshot is not None else self.view.insights,
                 snapshot=snapshot or self.view.snapshot,
                 problem=message,
                 problem_kind=kind,
@@ -508,6 +577,17 @@ class Poller:
                 notes=self.reader.service.notes,
                 plan=self.reader.service.plan or (snapshot.plan if snapshot else None) or self.view.plan,
             )
+
+    def _insights(self, snapshot: Snapshot) -> Insights | None:
+        self._insights_at = self.clock.monotonic()
+        try:
+            return self.reader.insights(snapshot)
+        except ClaudeUsageError:
+            return None
+
+    def _insights_due(self) -> bool:
+        """Pace moves with the clock: recompute now and then even when no number changed."""
+        return self.clock.monotonic() - self._insights_at >= INSIGHTS_EVERY_S
 
     def watch_store(self) -> None:
         """Pick up numbers other processes wrote (status lines, other dashboards) since the last look."""
@@ -517,6 +597,10 @@ class Poller:
             return
         current = self.reader.store_stamp(key)
         if current == stamp:
+            if self.view.snapshot is not None and self._insights_due():
+                insights = self._insights(self.view.snapshot)
+                with self._lock:
+                    self.view = replace(self.view, insights=insights)
             return
         try:
             snapshot = self.reader.snapshot(key)
@@ -527,4 +611,4 @@ class Poller:
             problem = self.view.problem
             if self.view.problem_kind == "rate_limited" and not snapshot.budget.cooling_down(self.clock.now()):
                 problem = None
-            self.view = replace(self.view, snapshot=snapshot, problem=problem)
+            self.view = replace(self.view, snapshot=snapshot, problem=problem, insights=self._insights(snapshot))

@@ -138,7 +138,7 @@ def _flock(fd: int, take: bool) -> bool:
     return True
 
 
-class _Lock:
+class FileLock:
     """A cross-process exclusive lock on one lock file: `with` it to get whether it was taken in time."""
 
     def __init__(self, root: str, path: str, wait_s: float) -> None:
@@ -219,7 +219,7 @@ class Store:
     ) -> dict[str, Any]:
         """Under the account's lock, replace the document with `change(doc)` (None: keep it); the result."""
         path = self.path(account)
-        with _Lock(self._root, path[: -len(".json")] + ".lock", timeout_s) as held:
+        with FileLock(self._root, path[: -len(".json")] + ".lock", timeout_s) as held:
             if not held:
                 raise StoreBusy(f"{path} is locked by another process (waited {timeout_s:g} s)")
             raw = _read(path)
@@ -237,9 +237,9 @@ class Store:
                 self._sweep(account)
             return _parse(data) or {}
 
-    def request_lock(self, account: str, *, wait_s: float) -> _Lock:
+    def request_lock(self, account: str, *, wait_s: float) -> FileLock:
         """`with` it to hold the account's request lock: True if taken within `wait_s` seconds, else False."""
-        return _Lock(self._root, os.path.join(self._root, _key(account) + ".request.lock"), wait_s)
+        return FileLock(self._root, os.path.join(self._root, _key(account) + ".request.lock"), wait_s)
 
     def pointer(self, name: str) -> str | None:
         """The account key stored under `name`, or None when there is none (or it is not a key)."""

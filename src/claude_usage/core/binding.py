@@ -75,5 +75,5 @@ def binding(usage: Usage, forecasts: Mapping[str, Forecast], now: datetime) -> B
             running_out.append((forecast.exhausts_at, window))
     if not running_out:
         return None
-    exhausts_at, window = min(running_out, key=lambda pair: pair[0])
+    _, window = min(running_out, key=lambda pair: pair[0])
     return Binding(window.key, window.label, f"forecast to run out first{suffix}", window.resets_at)

@@ -20,6 +20,8 @@ SCHEMA = 1
 FEED_KEYS = {"five_hour": FIVE_HOURS, "seven_day": SEVEN_DAYS}
 _FEED_MAX = 101.0  # above this a status-line value is the epoch glitch, not a percent
 _RESET_SLACK = timedelta(minutes=10)
+# Status-line values replaced before a history writer came by (the status line never opens SQLite).
+PENDING_CAP = 500
 
 
 def sanitize_feed(rate_limits: object, now: datetime) -> dict[str, tuple[float, datetime]]:
@@ -57,7 +59,34 @@ def record_feed(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]], no
     previous = sources.get("statusline")
     held = previous.get("windows") if isinstance(previous, dict) else None
     windows = dict(held) if isinstance(held, dict) else {}
+    pending = doc.get("pending")
+    pending = list(pending) if isinstance(pending, list) else []
     for key, (value, resets_at) in feed.items():
-        windows[key] = {"utilization": value, "resets_at": resets_at.isoformat(), "observed_at": now.isoformat()}
+        reset = resets_at.isoformat()
+        old = windows.get(key)
+        first_seen = now.isoformat()
+        if isinstance(old, dict):
+            if old.get("utilization") == value and old.get("resets_at") == reset:
+                first_seen = old.get("first_seen_at") or old.get("observed_at") or first_seen
+            elif "observed_at" in old:
+                pending.append({"key": key, **old})  # the value it replaces, for the history
+        windows[key] = {
+            "utilization": value,
+            "resets_at": reset,
+            "first_seen_at": first_seen,
+            "observed_at": now.isoformat(),
+        }
     sources["statusline"] = {"windows": windows}
-    return {**doc, "schema": SCHEMA, "sources": sources}
+    updated = {**doc, "schema": SCHEMA, "sources": sources}
+    if pending:
+        updated["pending"] = pending[-PENDING_CAP:]
+    return updated
+
+
+def take_pending(doc: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """`(doc without its pending history, the pending entries)`; `(None, [])` when there are none."""
+    pending = doc.get("pending")
+    if not isinstance(pending, list) or not pending:
+        return None, []
+    rest = {k: v for k, v in doc.items() if k != "pending"}
+    return rest, [entry for entry in pending if isinstance(entry, dict)]

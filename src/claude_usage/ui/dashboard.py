@@ -44,6 +44,7 @@ def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> F
         cooling_until=snapshot.budget.cooldown_until if snapshot else None,
         refreshing=view.in_flight,
         updated_at=snapshot.fetched_at if snapshot else None,
+        insights=view.insights,
     )
 
 

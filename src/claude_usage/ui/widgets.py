@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from claude_usage.core.model import ExtraUsage, Usage, Window
+    from claude_usage.core.pace import Sample
+    from claude_usage.insights import Insights
 
 ROOMY_AT = 80
 LEVEL_STYLES = {fmt.Level.CALM: "green", fmt.Level.WARNING: "yellow", fmt.Level.ALARM: "bold red"}
@@ -47,15 +49,19 @@ class Frame:
     cooling_until: datetime | None = None
     refreshing: bool = False
     updated_at: datetime | None = None  # when the freshest whole reading was taken
+    insights: Insights | None = None  # pace, forecasts, trajectories, the binding limit
     show_sources: bool = True  # each number's source and age beside it
 
 
 class Bar:
     """A progress bar of `fraction` (0-1) that fills the width it is given; the style follows the level."""
 
-    def __init__(self, fraction: float, style: str, *, min_width: int = 8, max_width: int = 60) -> None:
+    def __init__(
+        self, fraction: float, style: str, *, marker: float | None = None, min_width: int = 8, max_width: int = 60
+    ) -> None:
         self.fraction = fraction
         self.style = style
+        self.marker = marker  # where "on pace" would be, 0-1: drawn as a thin line across the bar
         self.min_width = min_width
         self.max_width = max_width
 
@@ -64,7 +70,15 @@ class Bar:
         filled = round(self.fraction * width)
         if self.fraction > 0 and filled == 0:
             filled = 1  # a used window never looks empty
-        yield Text.assemble(("█" * filled, self.style), ("░" * (width - filled), "bright_black"))
+        text = Text.assemble(("█" * filled, self.style), ("░" * (width - filled), "bright_black"))
+        if self.marker is not None:
+            at = min(width - 1, max(0, round(self.marker * width) - 1))
+            text = (
+                text[:at]
+                + Text("│" if at >= filled else "┃", "bold white on black" if at < filled else "bold")
+                + text[at + 1 :]
+            )
+        yield text
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.min_width, self.max_width)
@@ -86,10 +100,55 @@ def _percent(window: Window) -> Text:
     return Text(text, style=LEVEL_STYLES[fmt.level(window.utilization)])
 
 
-def _bar(window: Window) -> Bar:
+def _bar(window: Window, frame: Frame) -> Bar:
     if window.reset_passed:
         return Bar(0.0, "dim")
-    return Bar(fmt.bar_fraction(window.utilization), LEVEL_STYLES[fmt.level(window.utilization)])
+    on_pace = frame.insights.pace.get(window.key) if frame.insights else None
+    marker = on_pace.elapsed_pct / 100 if on_pace else None
+    return Bar(fmt.bar_fraction(window.utilization), LEVEL_STYLES[fmt.level(window.utilization)], marker=marker)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(samples: list[Sample], start: datetime, now: datetime, width: int) -> str:
+    """The window's trajectory from its start to now in `width` cells (the value held at each cell's end)."""
+    if not samples or width <= 0 or now <= start:
+        return ""
+    step = (now - start) / width
+    cells = []
+    index, value = 0, None
+    for cell in range(width):
+        edge = start + step * (cell + 1)
+        while index < len(samples) and samples[index].at <= edge:
+            value = samples[index].pct
+            index += 1
+        cells.append(" " if value is None else SPARKS[min(7, max(0, int(value / 100 * 8 - 1e-9)))])
+    return "".join(cells)
+
+
+def _insight_line(window: Window, frame: Frame, spark_width: int) -> Text | None:
+    """`▁▂▃▅▆ 12 points ahead of pace · limit at 16:40 — 1h20m before reset` under a limit, when known."""
+    insights = frame.insights
+    if insights is None or window.reset_passed:
+        return None
+    parts: list[str] = []
+    on_pace = insights.pace.get(window.key)
+    if on_pace is not None:
+        parts.append(on_pace.text())
+    forecast = insights.forecasts.get(window.key)
+    said = forecast.text(frame.tz, frame.now) if forecast is not None else None
+    if said:
+        parts.append(said)
+    samples = insights.trajectories.get(window.key) or []
+    line = Text()
+    if window.resets_at is not None and window.period is not None and len(samples) > 1 and spark_width > 0:
+        line.append(sparkline(samples, window.resets_at - window.period, frame.now, spark_width), "cyan")
+        line.append(" ")
+    if not parts and not line:
+        return None
+    line.append(" · ".join(parts), "italic")
+    return line
 
 
 def _subtext(window: Window, frame: Frame) -> str:
@@ -120,7 +179,7 @@ _MIN_BAR_ONE_LINE = 12
 def _rows(usage: Usage, frame: Frame) -> list[tuple[str, RenderableType, Text, Text]]:
     """(label, bar, percent, subtext) per row: the limits, then usage credits."""
     rows: list[tuple[str, RenderableType, Text, Text]] = [
-        (w.label, _bar(w), _percent(w), Text(_subtext(w, frame), "dim")) for w in usage.windows
+        (w.label, _bar(w, frame), _percent(w), Text(_subtext(w, frame), "dim")) for w in usage.windows
     ]
     extra = usage.extra_usage
     if extra is not None:
@@ -145,7 +204,7 @@ def _roomy_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
     inner = width - _PANEL_CHROME
     one_line = inner - label_w - 5 - sub_w - 3 >= _MIN_BAR_ONE_LINE
     parts: list[RenderableType] = []
-    for label, bar, pct, sub in rows:
+    for index, (label, bar, pct, sub) in enumerate(rows):
         grid = Table.grid(padding=(0, 1), expand=True)
         grid.add_column(width=label_w, no_wrap=True, overflow="ellipsis")
         grid.add_column(ratio=1)
@@ -160,24 +219,52 @@ def _roomy_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
             sub.no_wrap = True
             sub.overflow = "ellipsis"
             parts += [grid, sub]
+        if index < len(usage.windows):
+            insight = _insight_line(usage.windows[index], frame, min(24, max(0, inner // 5)))
+            if insight is not None:
+                insight.pad_left(2)
+                insight.no_wrap = True
+                insight.overflow = "ellipsis"
+                parts.append(insight)
     return Group(*parts)
 
 
 def _compact_limits(usage: Usage, frame: Frame) -> RenderableType:
     parts: list[RenderableType] = []
-    for label, bar, pct, sub in _rows(usage, frame):
+    for index, (label, bar, pct, sub) in enumerate(_rows(usage, frame)):
         head = Table.grid(expand=True)
         head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         head.add_column(justify="right", no_wrap=True)
         head.add_row(Text(label, "bold"), pct)
         sub.overflow = "fold"
         parts += [head, bar, sub] if pct.plain else [head, sub]
+        if index < len(usage.windows):
+            insight = _insight_line(usage.windows[index], frame, 0)
+            if insight is not None:
+                insight.overflow = "fold"
+                parts.append(insight)
     return Group(*parts)
+
+
+def _blocking_line(frame: Frame) -> Text | None:
+    """`Blocking: Current week (Sonnet only) — used up (100%) · frees up Mon 09:00`."""
+    found = frame.insights.binding if frame.insights else None
+    if found is None:
+        return None
+    line = Text("Blocking: ", "bold")
+    line.append(found.label, "bold red")
+    line.append(f" — {found.reason}")
+    if found.free_at is not None and found.free_at > frame.now:
+        line.append(f" · frees up {fmt.clock_time(found.free_at, frame.now, frame.tz)}")
+    return line
 
 
 def _status_lines(frame: Frame) -> list[Text]:
     lines: list[Text] = []
     now = frame.now
+    blocking = _blocking_line(frame)
+    if blocking is not None:
+        lines.append(blocking)
     fetched = frame.updated_at
     if fetched is not None:
         line = Text(f"Updated {fetched.astimezone(frame.tz):%H:%M:%S}", "dim")

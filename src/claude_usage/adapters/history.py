@@ -1,0 +1,645 @@
+"""The usage history: every observation of a limit, kept in one SQLite file, and its CSV/JSON formats.
+
+The file is `history_path(env)`: `$CLAUDE_USAGE_DATA_DIR/history.sqlite3`, else `history.sqlite3` in
+platformdirs' `user_data_dir("claude-usage", appauthor=False)`. It is created 0600 (by `os.open`, before
+SQLite touches it; SQLite gives its `-wal` and `-shm` files the same mode) in a directory created 0700.
+
+Schema 2 (`PRAGMA user_version = 2`, `PRAGMA application_id = 0x43557367`, "CUsg")::
+
+    observation(id, account, key, source, utilization REAL,
+                resets_us INTEGER NULL, observed_us INTEGER, last_seen_us INTEGER)
+        UNIQUE (account, key, source, observed_us, utilization, ifnull(resets_us, <min int64>))
+    meta(name PRIMARY KEY, value)         "last_prune_us": when retention last ran
+
+Times are integers: microseconds since 1970-01-01 UTC (exact for every aware `datetime`, ordered, cheap to
+compare). An unchanged value is one row: recording an observation equal in (utilization, resets_at) to the
+latest row (by observed_at) of its (account, key, source) only moves that row's `last_seen_us` forward.
+Schema 1, one row per reading with ISO-8601 text times (`reading(id, account, key, utilization, resets_at,
+source, observed_at)`), is migrated on open by collapsing each run of equal readings into one row.
+
+Concurrency: WAL mode, `synchronous = NORMAL` (a power cut may lose the last commits, never the file),
+a busy timeout, and `BEGIN IMMEDIATE` for every write, so writers in several processes queue instead of
+failing. Setting up the file (create, migrate, move aside) happens under `history.sqlite3.lock`
+(the reading store's lock), re-checked once held; opening a current file takes no lock.
+
+Retention (a year by default): `record` deletes rows last seen more than `retention_days` before the
+newest observation it records, at most once a day (the day is counted from `meta.last_prune_us`);
+`prune(now)` does it on demand. Imported rows are subject to the same rule at the next prune.
+
+A file that is not a readable SQLite database, a SQLite file that is not ours (tables but none of ours,
+or another application id) or one with a schema newer than SCHEMA_VERSION is moved aside beside itself
+(`history.sqlite3.corrupt-<UTC stamp>`, `.foreign-…`, `.newer-…`, with its -wal/-shm/-journal files),
+never deleted or overwritten; a fresh file is created and `History.notice` says so in one line.
+
+Formats (documented and stable). CSV: UTF-8, "\\n" line ends, minimal quoting (a row with a carriage
+return in a field is quoted whole), the header `account,key,utilization,resets_at,source,observed_at,
+last_seen_at`; times ISO-8601 in UTC with offset (`+00:00`; read back: any offset or `Z`, none meaning
+UTC); `resets_at` empty for none; utilization as `repr(float)`, the shortest text that reads back to the
+same float. Open files with newline="". JSON: a list of objects with the same members, null for no reset.
+
+The only module that imports sqlite3 at module level; must not import rich or httpx.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sqlite3
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_usage.adapters.paths import APP, home
+from claude_usage.adapters.store import FileLock, StoreError
+from claude_usage.clock import SystemClock
+from claude_usage.core.times import iso_or_none, parse_time
+from claude_usage.errors import BadReply, CommandLineError, UnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+    from typing import IO
+
+    from claude_usage.clock import Clock
+
+    # (account, key, utilization, resets_us, source, observed_us, last_seen_us): a row as stored
+    _Values = tuple[str, str, float, int | None, str, int, int]
+
+SCHEMA_VERSION = 2
+DEFAULT_RETENTION_DAYS = 365
+APPLICATION_ID = 0x43557367  # "CUsg"
+BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's write transaction
+SETUP_WAIT_S = 30.0  # how long an open waits for another process creating or migrating the file
+CSV_COLUMNS = ("account", "key", "utilization", "resets_at", "source", "observed_at", "last_seen_at")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+_DAY_US = 86_400_000_000
+_MAGIC = b"SQLite format 3\x00"
+_SIDECARS = ("-wal", "-shm", "-journal")
+_TABLES = {1: {"reading"}, 2: {"observation", "meta"}}
+_SCHEMA_2 = (
+    """CREATE TABLE observation (
+        id           INTEGER PRIMARY KEY,
+        account      TEXT    NOT NULL,
+        key          TEXT    NOT NULL,
+        source       TEXT    NOT NULL,
+        utilization  REAL    NOT NULL,
+        resets_us    INTEGER,
+        observed_us  INTEGER NOT NULL,
+        last_seen_us INTEGER NOT NULL CHECK (last_seen_us >= observed_us))""",
+    """CREATE UNIQUE INDEX observation_identity ON observation
+        (account, key, source, observed_us, utilization, ifnull(resets_us, -9223372036854775808))""",
+    "CREATE INDEX observation_last_seen ON observation (last_seen_us)",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+)
+_COLUMNS = "account, key, utilization, resets_us, source, observed_us, last_seen_us"
+
+
+class HistoryError(UnavailableError):
+    """The history file could not be opened, read or written; names the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One number as a source gave it: `account` is an account key (never a token), times aware UTC."""
+
+    account: str
+    key: str
+    utilization: float
+    resets_at: datetime | None
+    source: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One stored row: a value seen unchanged from `observed_at` (first) to `last_seen_at` (last)."""
+
+    account: str
+    key: str
+    utilization: float
+    resets_at: datetime | None
+    source: str
+    observed_at: datetime
+    last_seen_at: datetime
+
+
+def history_path(env: Mapping[str, str]) -> Path:
+    """$CLAUDE_USAGE_DATA_DIR/history.sqlite3, else in platformdirs' user_data_dir (computed from `env`)."""
+    override = env.get("CLAUDE_USAGE_DATA_DIR")
+    if override:
+        return Path(override, "history.sqlite3")
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA") or os.path.join(home(env), "AppData", "Local")
+    elif sys.platform == "darwin":
+        base = os.path.join(home(env), "Library", "Application Support")
+    else:
+        xdg = env.get("XDG_DATA_HOME") or ""
+        base = xdg if xdg.strip() else os.path.join(home(env), ".local", "share")
+    return Path(base, APP, "history.sqlite3")
+
+
+class History:
+    """An open history file. Use `History.open`; safe to share between threads; a context manager."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, retention_days: int, notice: str | None) -> None:
+        self.path = path
+        self.retention_days = retention_days
+        self.notice = notice
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, *, retention_days: int = DEFAULT_RETENTION_DAYS, clock: Clock | None = None) -> History:
+        """Open (creating, migrating or moving aside as needed) the history at `path`.
+
+        `clock` only names moved-aside files; `notice` is set when that happened.
+        """
+        if retention_days < 1:
+            raise ValueError(f"retention_days must be at least 1, got {retention_days}")
+        path = Path(path)
+        with _seam(path, "open"):
+            conn, notice = _open(path, clock or SystemClock())
+        return cls(path, conn, retention_days=retention_days, notice=notice)
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock, _seam(self.path, "close"):
+            self._conn.close()
+
+    def record(self, observations: Iterable[Observation]) -> int:
+        """Store readings in one transaction; the rows inserted (an equal latest value is extended instead).
+
+        ValueError, before anything is written, for a naive time, a non-finite utilization or an empty name.
+        """
+        batch = [_observation_values(obs) for obs in observations]
+        if not batch:
+            return 0
+        added = 0
+        with self._write("write") as conn:
+            for values in batch:
+                added += _record_one(conn, values)
+            newest_us = max(values[5] for values in batch)
+            _prune(conn, newest_us, self.retention_days, due_only=True)
+        return added
+
+    def rows(self, *, account: str | None = None, key: str | None = None, since: datetime | None = None) -> list[Row]:
+        """Stored rows ordered by observed_at; `since` keeps those last seen at or after it."""
+        where: list[str] = []
+        args: list[object] = []
+        for column, value in (("account", account), ("key", key)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("last_seen_us >= ?")
+            args.append(_to_us(since, "since"))
+        sql = f"SELECT {_COLUMNS} FROM observation"  # noqa: S608 (constants; values are bound)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY observed_us, account, key, source, id"
+        with self._lock, _seam(self.path, "read"):
+            found = self._conn.execute(sql, args).fetchall()
+        return [_row(values) for values in found]
+
+    def accounts(self) -> list[str]:
+        """The account keys with stored rows, sorted."""
+        with self._lock, _seam(self.path, "read"):
+            found = self._conn.execute("SELECT DISTINCT account FROM observation ORDER BY account").fetchall()
+        return [account for (account,) in found]
+
+    def import_rows(self, rows: Iterable[Row]) -> int:
+        """Add rows not stored yet (same identity: last_seen_at max'ed instead); the rows added.
+
+        All or nothing: `rows` is read to the end (a CSV error raises) before the one write transaction.
+        """
+        batch = [_row_values(row) for row in rows]
+        added = 0
+        with self._write("write") as conn:
+            for values in batch:
+                added += _insert(conn, values)
+        return added
+
+    def prune(self, now: datetime) -> int:
+        """Delete rows last seen more than `retention_days` before `now`; how many."""
+        now_us = _to_us(now, "now")
+        with self._write("prune") as conn:
+            return _prune(conn, now_us, self.retention_days, due_only=False)
+
+    @contextmanager
+    def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
+        with self._lock, _seam(self.path, doing), _transaction(self._conn):
+            yield self._conn
+
+
+# --- the seam: foreign errors become ours ------------------------------------------------------------
+
+
+@contextmanager
+def _seam(path: Path, doing: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise HistoryError(f"cannot {doing} {path}: {exc}") from exc
+    except StoreError as exc:  # the setup lock's file
+        raise HistoryError(f"cannot {doing} {path}: {exc}") from exc
+    except OSError as exc:
+        raise HistoryError(f"cannot {doing} {path}: {exc.strerror or exc}") from exc
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (wait for the write lock now, not at the first write) ... COMMIT, or ROLLBACK."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+# --- opening: inspect, then create, migrate or move aside under the setup lock ------------------------
+
+
+class _Unreadable(Exception):
+    """The file's contents cannot be read as a history (raised while migrating)."""
+
+
+def _is_corruption(exc: sqlite3.Error) -> bool:
+    """SQLITE_CORRUPT or SQLITE_NOTADB: plain DatabaseError (busy, I/O, full are OperationalError)."""
+    return type(exc) is sqlite3.DatabaseError
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the existing file (never creating one), autocommit, usable from any thread."""
+    uri = path.absolute().as_uri() + "?mode=rw"
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+
+
+def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None, int]:
+    """(state, connection when the file is SQLite, user_version).
+
+    States: missing, empty (no tables yet), current, old, corrupt, foreign, newer.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_MAGIC))
+    except FileNotFoundError:
+        return "missing", None, 0
+    if head and head != _MAGIC:
+        return "corrupt", None, 0
+    conn = _connect(path)
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    except sqlite3.Error as exc:
+        conn.close()
+        if _is_corruption(exc):
+            return "corrupt", None, 0
+        raise
+    tables = {name for (name,) in found if not name.startswith("sqlite_")}
+    if app not in (0, APPLICATION_ID):
+        state = "foreign"
+    elif version > SCHEMA_VERSION:
+        state = "newer"
+    elif version == 0:
+        state = "foreign" if tables else "empty"
+    elif not _TABLES[version] <= tables:
+        state = "foreign"
+    else:
+        state = "old" if version < SCHEMA_VERSION else "current"
+    return state, conn, version
+
+
+def _open(path: Path, clock: Clock) -> tuple[sqlite3.Connection, str | None]:
+    state, conn, _ = _inspect(path)
+    if conn is not None and state == "current":
+        return _tuned(conn), None
+    if conn is not None:
+        conn.close()
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with FileLock(directory, f"{path}.lock", SETUP_WAIT_S) as held:
+        if not held:
+            raise HistoryError(f"{path} is being set up by another process (waited {SETUP_WAIT_S:g} s)")
+        return _setup(path, clock)
+
+
+def _setup(path: Path, clock: Clock) -> tuple[sqlite3.Connection, str | None]:
+    """Under the setup lock: bring the file at `path` to the current schema, whatever it holds now."""
+    state, conn, version = _inspect(path)
+    notice = None
+    try:
+        if conn is not None and state == "old":
+            try:
+                _migrate(conn)
+            except _Unreadable:
+                conn.close()
+                conn, state = None, "corrupt"
+        if state in ("corrupt", "foreign", "newer"):
+            if conn is not None:
+                conn.close()
+                conn = None
+            aside = _move_aside(path, state, clock)
+            why = {
+                "corrupt": "is not a readable SQLite database",
+                "foreign": "is not a claude-usage history",
+                "newer": f"has history schema {version}, newer than this claude-usage knows ({SCHEMA_VERSION})",
+            }[state]
+            notice = f"{path} {why}: moved it to {aside} and started a new history"
+            state = "missing"
+        if state == "missing":
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600))
+            state = "empty"
+        if conn is None:
+            conn = _connect(path)
+        if state == "empty":
+            conn.execute("PRAGMA journal_mode = WAL")
+            with _transaction(conn):
+                if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    _create(conn)
+        return _tuned(conn), notice
+    except BaseException:
+        if conn is not None:
+            conn.close()
+        raise
+
+
+def _tuned(conn: sqlite3.Connection) -> sqlite3.Connection:
+    conn.execute("PRAGMA journal_mode = WAL")  # persistent: a no-op once set
+    conn.execute("PRAGMA synchronous = NORMAL")  # in WAL mode: durable but for the last commits on power loss
+    return conn
+
+
+def _move_aside(path: Path, kind: str, clock: Clock) -> Path:
+    """Rename the file (and its sidecars) to `<path>.<kind>-<UTC stamp>[-n]`, a name nothing has yet."""
+    base = f"{path}.{kind}-{clock.now().astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
+    aside, n = base, 2
+    while any(os.path.lexists(aside + suffix) for suffix in ("", *_SIDECARS)):
+        aside, n = f"{base}-{n}", n + 1
+    for suffix in _SIDECARS:  # first, so that a fresh file never picks up a stale -wal
+        if os.path.lexists(f"{path}{suffix}"):
+            os.replace(f"{path}{suffix}", aside + suffix)
+    os.replace(path, aside)
+    return Path(aside)
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_2:
+        conn.execute(statement)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an older schema to SCHEMA_VERSION in one transaction (re-checked once the write lock is held)."""
+    with _transaction(conn):
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 1:
+            _migrate_1_to_2(conn)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Schema 1 kept a row per reading (ISO text times); collapse each run of equal readings into one row."""
+    _create(conn)
+    run: _Values | None = None
+    try:
+        readings = conn.execute(
+            "SELECT account, key, utilization, resets_at, source, observed_at FROM reading"
+            " ORDER BY account, key, source, observed_at, id"  # v1 wrote UTC isoformat(): text order is time order
+        )
+        for account, key, utilization, resets_text, source, observed_text in readings:
+            if isinstance(utilization, bool) or not isinstance(utilization, (int, float)):
+                raise _Unreadable(f"utilization {utilization!r}")
+            try:
+                observed = _v1_time(observed_text)
+                if observed is None:
+                    raise ValueError("observed_at is NULL")
+                values = _checked(account, key, utilization, _v1_time(resets_text), source, observed, observed)
+            except ValueError as exc:
+                raise _Unreadable(str(exc)) from exc
+            if run is not None and run[:5] == values[:5]:
+                run = (*run[:6], max(values[6], run[6]))
+                continue
+            if run is not None:
+                _insert(conn, run)
+            run = values
+        if run is not None:
+            _insert(conn, run)
+    except sqlite3.Error as exc:
+        if _is_corruption(exc):
+            raise _Unreadable(str(exc)) from exc
+        raise
+    conn.execute("DROP TABLE reading")
+
+
+def _v1_time(text: object) -> datetime | None:
+    """A schema-1 time: ISO-8601 text with an offset, or NULL."""
+    parsed = iso_or_none(text)
+    if parsed is None and text is not None:
+        raise ValueError(f"time {text!r} is not ISO-8601 with an offset")
+    return parsed
+
+
+# --- rows ----------------------------------------------------------------------------------------------
+
+
+def _to_us(value: datetime, what: str) -> int:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"{what} must be an aware datetime, got {value!r}")
+    return (value - _EPOCH) // _US
+
+
+def _from_us(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _checked(
+    account: str,
+    key: str,
+    utilization: float,
+    resets_at: datetime | None,
+    source: str,
+    observed_at: datetime,
+    last_seen_at: datetime,
+) -> _Values:
+    for name, text in (("account", account), ("key", key), ("source", source)):
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"{name} must be a non-empty string, got {text!r}")
+    if isinstance(utilization, bool) or not isinstance(utilization, (int, float)) or not math.isfinite(utilization):
+        raise ValueError(f"utilization must be a finite number, got {utilization!r}")
+    resets_us = None if resets_at is None else _to_us(resets_at, "resets_at")
+    observed_us, last_seen_us = _to_us(observed_at, "observed_at"), _to_us(last_seen_at, "last_seen_at")
+    if last_seen_us < observed_us:
+        raise ValueError(f"last_seen_at {last_seen_at} is before observed_at {observed_at}")
+    return account, key, float(utilization), resets_us, source, observed_us, last_seen_us
+
+
+def _observation_values(obs: Observation) -> _Values:
+    return _checked(obs.account, obs.key, obs.utilization, obs.resets_at, obs.source, obs.observed_at, obs.observed_at)
+
+
+def _row_values(row: Row) -> _Values:
+    return _checked(row.account, row.key, row.utilization, row.resets_at, row.source, row.observed_at, row.last_seen_at)
+
+
+def _row(values: tuple[str, str, float, int | None, str, int, int]) -> Row:
+    account, key, utilization, resets_us, source, observed_us, last_seen_us = values
+    resets_at = None if resets_us is None else _from_us(resets_us)
+    return Row(account, key, utilization, resets_at, source, _from_us(observed_us), _from_us(last_seen_us))
+
+
+def _insert(conn: sqlite3.Connection, values: _Values) -> int:
+    """Insert the row unless one with its identity exists (then max its last_seen_us); 1 if inserted."""
+    added: int = conn.execute(
+        f"INSERT OR IGNORE INTO observation ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 (a constant)
+        values,
+    ).rowcount
+    if not added:
+        account, key, utilization, resets_us, source, observed_us, last_seen_us = values
+        conn.execute(
+            "UPDATE observation SET last_seen_us = max(last_seen_us, ?) WHERE account = ? AND key = ?"
+            " AND source = ? AND observed_us = ? AND utilization = ? AND resets_us IS ?",
+            (last_seen_us, account, key, source, observed_us, utilization, resets_us),
+        )
+    return added
+
+
+def _record_one(conn: sqlite3.Connection, values: _Values) -> int:
+    account, key, utilization, resets_us, source, observed_us, _ = values
+    latest = conn.execute(
+        "SELECT id, utilization, resets_us FROM observation WHERE account = ? AND key = ? AND source = ?"
+        " ORDER BY observed_us DESC, id DESC LIMIT 1",
+        (account, key, source),
+    ).fetchone()
+    if latest is not None and (latest[1], latest[2]) == (utilization, resets_us):
+        conn.execute(
+            "UPDATE observation SET last_seen_us = max(last_seen_us, ?) WHERE id = ?", (observed_us, latest[0])
+        )
+        return 0
+    return _insert(conn, values)
+
+
+def _prune(conn: sqlite3.Connection, now_us: int, retention_days: int, *, due_only: bool) -> int:
+    """Delete rows last seen before now - retention (when `due_only`: only if the last run is a day away)."""
+    last = conn.execute("SELECT value FROM meta WHERE name = 'last_prune_us'").fetchone()
+    if due_only and last is not None and isinstance(last[0], int) and abs(now_us - last[0]) < _DAY_US:
+        return 0
+    deleted: int = conn.execute(
+        "DELETE FROM observation WHERE last_seen_us < ?", (now_us - retention_days * _DAY_US,)
+    ).rowcount
+    conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('last_prune_us', ?)", (now_us,))
+    return deleted
+
+
+# --- formats -------------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(timezone.utc).isoformat()
+
+
+def rows_to_csv(rows: Iterable[Row], file: IO[str]) -> int:
+    """Write the header and one line per row to `file` (open it with newline=""); the rows written."""
+    # "\n" line ends; a row with a "\r" in a field (which minimal quoting would leave bare) is quoted whole.
+    plain = csv.writer(file, lineterminator="\n")
+    quoted = csv.writer(file, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    plain.writerow(CSV_COLUMNS)
+    count = 0
+    for row in rows:
+        utilization, resets_at = repr(float(row.utilization)), _iso(row.resets_at) or ""
+        fields = (
+            row.account,
+            row.key,
+            utilization,
+            resets_at,
+            row.source,
+            _iso(row.observed_at),
+            _iso(row.last_seen_at),
+        )
+        (quoted if any("\r" in field for field in fields if field) else plain).writerow(fields)
+        count += 1
+    return count
+
+
+def rows_from_csv(file: IO[str]) -> Iterator[Row]:
+    """The rows of a CSV export; anything malformed raises CommandLineError naming the line."""
+    name = getattr(file, "name", None)
+    where = f"{name}, line" if isinstance(name, str) else "line"
+    reader = csv.reader(file, strict=True)
+    header_seen = False
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise CommandLineError(f"{where} {reader.line_num}: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandLineError(f"{where} {reader.line_num + 1} or after: not UTF-8 text") from exc
+        if not header_seen:
+            header = [fields[0].removeprefix("\ufeff"), *fields[1:]] if fields else []
+            if tuple(header) != CSV_COLUMNS:
+                raise CommandLineError(f"{where} {reader.line_num}: expected the header {','.join(CSV_COLUMNS)}")
+            header_seen = True
+        elif fields:
+            try:
+                yield _csv_row(fields)
+            except ValueError as exc:
+                raise CommandLineError(f"{where} {reader.line_num}: {exc}") from exc
+    if not header_seen:
+        raise CommandLineError(f"{where} 1: empty; expected the header {','.join(CSV_COLUMNS)}")
+
+
+def _csv_row(fields: list[str]) -> Row:
+    if len(fields) != len(CSV_COLUMNS):
+        raise ValueError(f"expected {len(CSV_COLUMNS)} fields, found {len(fields)}")
+    account, key, utilization_text, resets_text, source, observed_text, last_seen_text = fields
+    try:
+        utilization = float(utilization_text)
+    except ValueError:
+        raise ValueError(f"utilization {utilization_text[:40]!r} is not a number") from None
+    resets_at = _csv_time(resets_text, "resets_at") if resets_text else None
+    observed_at = _csv_time(observed_text, "observed_at")
+    last_seen_at = _csv_time(last_seen_text, "last_seen_at")
+    _checked(account, key, utilization, resets_at, source, observed_at, last_seen_at)
+    return Row(account, key, utilization, resets_at, source, observed_at, last_seen_at)
+
+
+def _csv_time(text: str, column: str) -> datetime:
+    try:
+        parsed = parse_time(text, column)
+    except BadReply as exc:
+        raise ValueError(str(exc)) from None
+    if parsed is None:
+        raise ValueError(f"{column} is missing")
+    return parsed
+
+
+def rows_to_json(rows: Iterable[Row]) -> list[dict[str, str | float | None]]:
+    """The rows as JSON-ready objects with the CSV's members (times ISO-8601 with offset, null for none)."""
+    return [
+        {
+            "account": row.account,
+            "key": row.key,
+            "utilization": float(row.utilization),
+            "resets_at": _iso(row.resets_at),
+            "source": row.source,
+            "observed_at": _iso(row.observed_at),
+            "last_seen_at": _iso(row.last_seen_at),
+        }
+        for row in rows
+    ]

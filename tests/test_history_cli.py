@@ -1,0 +1,159 @@
+"""`claude-usage history`: window summaries, the weeks chart at 40 and 100 columns, export and import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from claude_usage.adapters.history import History, Observation, Row, history_path
+from claude_usage.core.summary import summarise
+from claude_usage.history_cli import HistoryView, parse_since
+from tests.support.cli import run_cli
+
+UTC = timezone.utc
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+WEEK_RESET = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def _row(key: str, pct: float, at: datetime, last: datetime | None = None, reset: datetime = WEEK_RESET) -> Row:
+    return Row("a-1", key, pct, reset, "api", at, last or at)
+
+
+def _week(start: datetime, reset: datetime) -> list[Row]:
+    """A week climbing to 100 %, held there for two hours."""
+    rows = [
+        _row("seven_day", pct, start + timedelta(hours=20 * i), reset=reset) for i, pct in enumerate((5, 30, 60, 90))
+    ]
+    hit = start + timedelta(days=4)
+    rows.append(_row("seven_day", 100.0, hit, hit + timedelta(hours=2), reset=reset))
+    return rows
+
+
+def test_summary_peak_when_and_time_at_the_limit() -> None:
+    """A window's peak, the first time it was hit, and the time spent at 100 % come from its rows."""
+    rows = _week(WEEK_RESET - timedelta(days=7), WEEK_RESET)
+    (summary,) = summarise(rows)
+    expected = (100.0, WEEK_RESET - timedelta(days=3), timedelta(hours=2), 5)
+    assert expected == (summary.peak, summary.peak_at, summary.at_limit, summary.sightings)
+
+
+def test_summary_splits_windows_by_reset() -> None:
+    """Rows of two weeks make two summaries, oldest first."""
+    rows = _week(WEEK_RESET - timedelta(days=14), WEEK_RESET - timedelta(days=7)) + _week(
+        WEEK_RESET - timedelta(days=7), WEEK_RESET
+    )
+    assert [WEEK_RESET - timedelta(days=7), WEEK_RESET] == [s.resets_at for s in summarise(rows)]
+
+
+@pytest.mark.parametrize("width", [40, 100])
+def test_history_renders_within_the_width(width: int) -> None:
+    """The summary and the weeks chart fit 40 and 100 columns and show the peak."""
+    rows = _week(WEEK_RESET - timedelta(days=14), WEEK_RESET - timedelta(days=7)) + _week(
+        WEEK_RESET - timedelta(days=7), WEEK_RESET
+    )
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(HistoryView(rows, NOW, UTC))
+    out = console.file.getvalue()  # type: ignore[attr-defined]
+    assert width >= max(len(line) for line in out.splitlines())
+    assert "Weeks (all models)" in out
+    assert "100%" in out
+    assert ("Peak at" in out) == (width >= 80)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", NOW - timedelta(days=7)),
+        ("12h", NOW - timedelta(hours=12)),
+        ("2w", NOW - timedelta(days=14)),
+        ("2026-11-01T00:00:00+00:00", datetime(2026, 11, 1, tzinfo=UTC)),
+    ],
+)
+def test_since_takes_a_span_or_a_date(text: str, expected: datetime) -> None:
+    """--since reads spans back from now and ISO times."""
+    assert expected == parse_since(text, NOW)
+
+
+def _seed(env_home: Path) -> History:
+    history = History.open(history_path({"CLAUDE_USAGE_DATA_DIR": str(env_home)}))
+    observations = [
+        Observation("a-1", "five_hour", 10.0, NOW + timedelta(hours=3), "api", NOW - timedelta(minutes=30)),
+        Observation("a-1", "five_hour", 10.0, NOW + timedelta(hours=3), "api", NOW - timedelta(minutes=20)),
+        Observation("a-1", "five_hour", 0.1 + 0.2, NOW + timedelta(hours=3), "statusline", NOW - timedelta(minutes=10)),
+        Observation("a-1", "seven_day", 41.0, None, "api", NOW - timedelta(minutes=10)),
+    ]
+    history.record(observations)
+    return history
+
+
+def test_export_csv_has_the_documented_columns(tmp_path: Path) -> None:
+    """`history export --csv` writes one line per stored row with the documented header."""
+    _seed(tmp_path / "data").close()
+    result = run_cli("history", "export", "--csv")
+    assert 0 == result.code, result.stderr
+    lines = list(csv.reader(io.StringIO(result.stdout)))
+    assert ["account", "key", "utilization", "resets_at", "source", "observed_at", "last_seen_at"] == lines[0]
+    assert 4 == len(lines)  # the unchanged value is one row
+
+
+def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
+    """Exported rows imported into an empty history come back exactly; importing twice adds nothing."""
+    _seed(tmp_path / "data").close()
+    exported = run_cli("history", "export", "--csv").stdout
+    file = tmp_path / "export.csv"
+    file.write_text(exported)
+    other = {"CLAUDE_USAGE_DATA_DIR": str(tmp_path / "elsewhere")}
+    first = run_cli("history", "import", str(file), env=other)
+    second = run_cli("history", "import", str(file), env=other)
+    assert (0, 0) == (first.code, second.code)
+    assert "imported 3 new rows" in first.stdout
+    assert "imported 0 new rows" in second.stdout
+    assert exported == run_cli("history", "export", "--csv", env=other).stdout
+
+
+def test_export_json_summary(tmp_path: Path) -> None:
+    """`--json --summary` writes one object per window with its peak."""
+    _seed(tmp_path / "data").close()
+    result = run_cli("history", "export", "--json", "--summary")
+    documents = json.loads(result.stdout)
+    assert {("five_hour", 10.0), ("seven_day", 41.0)} == {(d["key"], d["peak"]) for d in documents}
+
+
+def test_export_since_filters(tmp_path: Path) -> None:
+    """--since 15m keeps only rows seen in the last fifteen minutes."""
+    history = History.open(history_path({"CLAUDE_USAGE_DATA_DIR": str(tmp_path / "data")}))
+    now = datetime.now(UTC)
+    history.record([Observation("a-1", "five_hour", 5.0, None, "api", now - timedelta(hours=2))])
+    history.record([Observation("a-1", "five_hour", 9.0, None, "api", now - timedelta(minutes=5))])
+    history.close()
+    documents = json.loads(run_cli("history", "export", "--json", "--since", "15m").stdout)
+    assert [9.0] == [d["utilization"] for d in documents]
+
+
+def test_import_of_a_malformed_file_names_the_line(tmp_path: Path) -> None:
+    """A broken CSV is refused with exit 2 and the line number."""
+    file = tmp_path / "bad.csv"
+    file.write_text("account,key,utilization,resets_at,source,observed_at,last_seen_at\na,b,notanumber,,api,x,y\n")
+    result = run_cli("history", "import", str(file))
+    assert 2 == result.code
+    assert "line 2" in result.stderr
+
+
+def test_bad_since_is_a_command_line_error() -> None:
+    """An unreadable --since exits 2 with one line."""
+    result = run_cli("history", "--since", "last tuesday")
+    assert 2 == result.code
+    assert 1 == len(result.stderr.strip().splitlines())
+
+
+def test_readings_land_in_the_history(home: Path) -> None:
+    """A one-shot reading is recorded: the demo account's windows appear in the export."""
+    assert 0 == run_cli("--demo", "--json").code
+    keys = {d["key"] for d in json.loads(run_cli("history", "export", "--json", "--account", "demo").stdout)}
+    assert {"five_hour", "seven_day", "seven_day_sonnet"} == keys
