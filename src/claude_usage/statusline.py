@@ -37,6 +37,7 @@ DEFAULT_MAX_AGE_S = 60.0
 MAX_AGE_CAP_S = 86_400.0  # what `claude-usage refresh --max-age` accepts
 STDIN_LIMIT = 4 * 1024 * 1024  # Claude Code's JSON is a few kB; anything this big is not it
 PLACEHOLDER = "5h –"
+REWRITE_AFTER_S = 5.0  # the same values seen again within this are not written again
 RESPAWN_AFTER_S = 30.0  # a refresh started this recently is still on its way
 STALE_MARK_S = 600.0  # numbers older than this get their age shown
 CHAIN_TIMEOUT_S = 2.0
@@ -141,15 +142,35 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
 
 
 def _record(store: Store, key: str, feed: dict[str, Any], now: datetime) -> dict[str, Any]:
-    if not feed:
-        try:
-            return store.read(key)
-        except UnavailableError:
-            return {}
+    try:
+        doc = store.read(key)
+    except UnavailableError:
+        doc = {}
+    if not feed or _already_known(doc, feed, now):
+        return doc
     try:
         return store.update(key, lambda doc: record_feed(doc, feed, now), timeout_s=0.3)
     except UnavailableError:  # busy or unwritable: show what stdin said anyway
         return record_feed({}, feed, now)
+
+
+def _already_known(doc: dict[str, Any], feed: dict[str, Any], now: datetime) -> bool:
+    """The store has these very values, seen moments ago: no write (renders come several a second)."""
+    sources = doc.get("sources")
+    held = sources.get("statusline") if isinstance(sources, dict) else None
+    windows = held.get("windows") if isinstance(held, dict) else None
+    if not isinstance(windows, dict):
+        return False
+    for key, (value, resets_at) in feed.items():
+        old = windows.get(key)
+        if not isinstance(old, dict):
+            return False
+        seen = iso_or_none(old.get("observed_at"))
+        if seen is None or not 0 <= (now - seen).total_seconds() < REWRITE_AFTER_S:
+            return False
+        if old.get("utilization") != value or old.get("resets_at") != resets_at.isoformat():
+            return False
+    return True
 
 
 def _freshest(doc: dict[str, Any], key: str, now: datetime) -> dict[str, Any] | None:
