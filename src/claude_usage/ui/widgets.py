@@ -143,7 +143,9 @@ def _insight_line(window: Window, frame: Frame, spark_width: int) -> Text | None
     samples = insights.trajectories.get(window.key) or []
     line = Text()
     if window.resets_at is not None and window.period is not None and len(samples) > 1 and spark_width > 0:
-        line.append(sparkline(samples, window.resets_at - window.period, frame.now, spark_width), "cyan")
+        # From the window's start, or from the first sample when the history begins later.
+        start = max(window.resets_at - window.period, samples[0].at)
+        line.append(sparkline(samples, start, frame.now, spark_width), "cyan")
         line.append(" ")
     if not parts and not line:
         return None
