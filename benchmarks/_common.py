@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -93,13 +94,14 @@ def console_script() -> Path:
     raise SystemExit(f"no claude-usage console script next to {sys.executable}: install the package first")
 
 
-def write_credentials(config_dir: Path, *, expires_in_s: float = 5 * 3600) -> Path:
-    """A `.credentials.json` as Claude Code writes it (expiresAt in epoch milliseconds), mode 0600."""
+def write_credentials(config_dir: Path, *, token: str = BENCH_TOKEN, expires_in_s: float = 5 * 3600) -> Path:
+    """A `.credentials.json` as Claude Code writes it (expiresAt in epoch milliseconds), mode 0600,
+    replaced atomically (a running dashboard re-reads it)."""
     config_dir.mkdir(parents=True, exist_ok=True)
     path = config_dir / ".credentials.json"
     body = {
         "claudeAiOauth": {
-            "accessToken": BENCH_TOKEN,
+            "accessToken": token,
             "refreshToken": "sk-ant-ort01-BENCH-refresh",
             "expiresAt": int((time.time() + expires_in_s) * 1000),
             "scopes": ["user:inference", "user:profile"],
@@ -107,9 +109,18 @@ def write_credentials(config_dir: Path, *, expires_in_s: float = 5 * 3600) -> Pa
             "rateLimitTier": "default_claude_max_5x",
         }
     }
-    path.write_text(json.dumps(body))
-    path.chmod(0o600)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body))
+    tmp.chmod(0o600)
+    os.replace(tmp, path)
     return path
+
+
+def new_account(home: Path) -> str:
+    """Log HOME in with a fresh token, so an account with nothing stored: its first reading asks the API."""
+    token = f"sk-ant-oat01-BENCH-{uuid.uuid4().hex}"
+    write_credentials(home / ".claude", token=token)
+    return token
 
 
 @contextlib.contextmanager
@@ -124,10 +135,35 @@ def bench_home() -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def fresh_fixture(name: str, *, first_reset_in: timedelta = timedelta(hours=2, minutes=11)) -> dict[str, Any]:
+    """A fixture reply with every `resets_at` moved by one offset, so the first falls `first_reset_in`
+    from now (their spacing kept): a window whose reset has passed shows no percentage."""
+    reply = load_fixture(name)
+    found: list[dict[str, Any]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("resets_at"), str):
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(reply)
+    if found:
+        times = [datetime.fromisoformat(node["resets_at"].replace("Z", "+00:00")) for node in found]
+        shift = datetime.now(timezone.utc) + first_reset_in - min(times)
+        for node, at in zip(found, times, strict=True):
+            node["resets_at"] = (at + shift).isoformat()
+    return reply
+
+
 @contextlib.contextmanager
 def serve_fixture(name: str = "max-typical") -> Iterator[StandIn]:
-    """The stand-in on 127.0.0.1 answering one fixture reply forever; shut down afterwards."""
-    with StandIn(Script(Reply(200, load_fixture(name)))) as api:
+    """The stand-in on 127.0.0.1 answering one fixture reply (resets moved ahead) forever; shut down after."""
+    with StandIn(Script(Reply(200, fresh_fixture(name)))) as api:
         yield api
 
 
@@ -270,3 +306,5 @@ def print_machine() -> None:
     print(f"machine: {impl} {platform.python_version()} · {platform.platform()} · {os.cpu_count()} cores")
     print(f"cpu:     {cpu_model()}")
     print(f"package: claude-usage {__version__} · python {sys.executable}")
+    if hasattr(os, "getloadavg"):
+        print(f"load:    {os.getloadavg()[0]:.2f} (1-minute average: other work on the machine skews timings)")

@@ -1,7 +1,8 @@
 """Accuracy of `core.pace.forecast` on synthetic usage trajectories, fed to it as if live.
 
-Each trajectory is one window (5 hours or 7 days) of simulated usage: a user whose requests arrive as
-a Poisson process with gamma-distributed costs, under one of these scenarios:
+Each trajectory is one window (5 hours or 7 days) of simulated usage: while active, a user's requests
+arrive as a Poisson process (4 a minute: an agent loop calls the model every ~15 s) with gamma-
+distributed costs (coefficient of variation 0.71), under one of these scenarios:
 
 - steady: one rate for the whole window.
 - shifting: the rate changes at random moments (exponential segments) by a log-normal factor.
@@ -28,7 +29,12 @@ From a fifth of the window on, every 5 min (5 h) or hour (7 d), the samples seen
   line through the current value and `end_pct` crosses 100 % (infinite when flat).
 - verdict: `before_reset` against whether the trajectory runs out before its reset.
 - end error: |end_pct - true end value| in points, for trajectories that do not run out.
-- coverage: the share of evaluation points with a forecast at all.
+- coverage: the share of evaluation points with a forecast at all. Points where the poller is not
+  running are skipped: nobody asks for a forecast then.
+- ref: a reference that needs no estimate at all: it knows the real (unrounded) value and the
+  process's true mean rate at that moment (idle: the long-run mean over on and off spells) and
+  projects it. What it gets wrong is the randomness of the future itself, which no forecaster can
+  know: the floor for the forecaster's numbers.
 
 Targets (issue 5): median time error ≤ 10 %, verdict right ≥ 90 % once a window is a fifth elapsed.
 Deterministic for a given seed; prints numbers and asserts nothing.
@@ -146,7 +152,7 @@ def _inside(spans: Sequence[tuple[float, float]], t: float) -> bool:
     return any(a <= t < b for a, b in spans)
 
 
-def simulate(kind: Kind, scenario: str, rng: random.Random, *, exact: bool = False) -> Trajectory:
+def simulate(kind: Kind, scenario: str, rng: random.Random) -> Trajectory:
     """One window of usage under `scenario`, sampled as a poller would."""
     total, step = kind.period_s, kind.poll_s
     expected_end = rng.uniform(150, 300) if scenario == "over-limit" else rng.uniform(40, 180)
@@ -191,7 +197,7 @@ def simulate(kind: Kind, scenario: str, rng: random.Random, *, exact: bool = Fal
             if real >= 100:
                 real, exhausts = 100.0, t
         if not _inside(unpolled, t):
-            shown = glitch_pct if len(samples) < glitch_n else real if exact else float(math.floor(real))
+            shown = glitch_pct if len(samples) < glitch_n else float(math.floor(real))
             samples.append((t, shown))
             reference.append((real, (base_rate * factor * active_share + burst_rate * kind.burst_pct)))
         t += step
@@ -247,10 +253,10 @@ def score(kind: Kind, trajectory: Trajectory, start: datetime) -> Tally:
         window = Window(
             key="five_hour" if kind.name == "5h" else "seven_day",
             label=kind.name,
-            utilization=live[seen - 1].pct if seen else 0.0,
+            utilization=live[seen - 1].pct,
             resets_at=reset,
             period=kind.period,
-            observed_at=live[seen - 1].at if seen else None,
+            observed_at=live[seen - 1].at,
         )
         answer = forecast(live[:seen], window, now)
         tally.points += 1
@@ -322,7 +328,7 @@ def run(
         for scenario in scenarios:
             tally = Tally()
             for i in range(trajectories):
-                rng = random.Random(f"{seed}/{kind.name}/{scenario}/{i}")
+                rng = random.Random(f"{seed}/{kind.name}/{scenario}/{i}")  # noqa: S311 - a seeded simulation
                 start = EPOCH + timedelta(minutes=rng.randrange(0, 7 * 24 * 60))
                 tally.add(score(kind, simulate(kind, scenario, rng), start))
             results[kind.name, scenario] = tally
@@ -355,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ref verdict",
     ]
     rows: list[list[str]] = []
+    totals: dict[str, Tally] = {}
     everything = Tally()
     for kind in KINDS:
         subtotal = Tally()
@@ -363,20 +370,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(row(f"{kind.name} {scenario}", tally))
             subtotal.add(tally)
         rows.append(row(f"{kind.name} all", subtotal))
+        totals[kind.name] = subtotal
         everything.add(subtotal)
     rows.append(row("all", everything))
+    totals["all"] = everything
     print(f"forecast accuracy: {args.trajectories} windows per kind and scenario, seed {args.seed}")
     print("err: |predicted - true exhaustion| / time then remaining; end: |end_pct - true end| in points")
     print()
     print_table(headers, rows)
     print()
-    median = _quantile(everything.time_errors, 0.5) if everything.time_errors else math.nan
-    verdict = everything.right / everything.forecasts if everything.forecasts else math.nan
-    print(f"target: median time error ≤ {TARGET_MEDIAN_ERROR:.0%}: {median:.1%}")
-    print(f"target: verdict right ≥ {TARGET_VERDICT:.0%}: {verdict:.1%}")
+    for name, tally in totals.items():
+        median = _quantile(tally.time_errors, 0.5) if tally.time_errors else math.nan
+        verdict = tally.right / tally.forecasts if tally.forecasts else math.nan
+        print(
+            f"targets {name:>3}: median time error {median:.1%} (≤ {TARGET_MEDIAN_ERROR:.0%}: "
+            f"{_met(median <= TARGET_MEDIAN_ERROR)}), verdict right {verdict:.1%} "
+            f"(≥ {TARGET_VERDICT:.0%}: {_met(verdict >= TARGET_VERDICT)})"
+        )
     print(f"runtime: {elapsed:.1f} s")
     print_machine()
     return 0
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "missed"
 
 
 def _progress(text: str) -> None:

@@ -3,8 +3,10 @@ frame, and what it costs while idle.
 
 (a) First full frame: the pane runs `sh -c 'read _; exec claude-usage'`, so the shell and tmux are up
     before the clock starts; the clock starts as Enter is sent and stops when `capture-pane -p`, polled
-    every ~10 ms, first shows "78%" (the max-typical reading, not just "Waiting…"). Also reported: the
-    first paint (any text at all) and the harness floor (`echo 78%` in place of the dashboard).
+    every ~10 ms, first shows "78%" (the max-typical reading, not just "Waiting…"). Each launch is a new
+    account (a fresh token in the credentials file), so nothing is in the shared store and the reading
+    must come from the stand-in, as at a first start; a launch that made no request stops the benchmark.
+    Also reported: the first paint (any text at all) and the harness floor (`echo 78%` in its place).
 (b) Idle cost at the DEFAULT interval (60 s): the dashboard runs against the stand-in for `--seconds`
     after its first 5 s (start-up excluded); its own process (the Python one: the pane `exec`s it, and
     /proc is walked to make sure) is sampled every few seconds: CPU time from /proc/<pid>/stat
@@ -33,12 +35,14 @@ from benchmarks._common import (
     console_script,
     interrupt_on_signals,
     ms,
+    new_account,
     print_machine,
     print_table,
     program_command,
     serve_fixture,
     summarize,
 )
+from claude_usage.standin import StandIn
 
 TARGET_FRAME_S = 0.5
 TARGET_CPU_PCT = 0.2
@@ -73,8 +77,23 @@ class FrameTimes:
     full_frame: float
 
 
-def time_first_frame(argv: list[str], env: dict[str, str], started: list[Tmux]) -> FrameTimes:
-    """One launch: seconds from Enter to the first text, and to the first full frame."""
+@dataclass(frozen=True, slots=True)
+class Bench:
+    """What every launch shares: the temporary HOME, the environment, the stand-in, the tmux servers up."""
+
+    home: Path
+    env: dict[str, str]
+    api: StandIn
+    started: list[Tmux]
+
+
+def time_first_frame(bench: Bench, argv: list[str], *, dashboard: bool = True) -> FrameTimes:
+    """One launch as a new account (nothing stored, so it must ask the stand-in): seconds from Enter to
+    the first text, and to the first full frame."""
+    env, started = bench.env, bench.started
+    if dashboard:
+        new_account(bench.home)
+    before = len(bench.api.usage_requests())
     tmux = Tmux(env)
     started.append(tmux)
     tmux.start("read _go; " + program_command(argv, env))
@@ -85,14 +104,16 @@ def time_first_frame(argv: list[str], env: dict[str, str], started: list[Tmux]) 
     full, _ = wait_screen(tmux, lambda s: FULL_FRAME_MARK in s, 15)
     tmux.kill()
     started.remove(tmux)
+    if dashboard and len(bench.api.usage_requests()) == before:
+        raise SystemExit("the dashboard showed a reading without asking the stand-in: not a first launch")
     return FrameTimes(painted - start, full - start)
 
 
-def bench_first_frame(argv: list[str], env: dict[str, str], runs: int, started: list[Tmux]) -> None:
+def bench_first_frame(bench: Bench, argv: list[str], runs: int) -> None:
     floor_argv = ["sh", "-c", f"echo {FULL_FRAME_MARK}; exec sleep 60"]
-    time_first_frame(argv, env, started)  # warm-up: file cache, .pyc
-    floor = [time_first_frame(floor_argv, env, started).full_frame for _ in range(runs)]
-    times = [time_first_frame(argv, env, started) for _ in range(runs)]
+    time_first_frame(bench, argv)  # warm-up: file cache, .pyc
+    floor = [time_first_frame(bench, floor_argv, dashboard=False).full_frame for _ in range(runs)]
+    times = [time_first_frame(bench, argv) for _ in range(runs)]
     rows = []
     for label, samples, target in (
         ("harness floor (echo 78%)", floor, None),
@@ -104,7 +125,8 @@ def bench_first_frame(argv: list[str], env: dict[str, str], runs: int, started: 
         if target is not None:
             verdict = f"≤ {ms(target)} {'ok' if stats.median <= target else 'MISSED'}"
         rows.append([label, ms(stats.median), ms(stats.p95), ms(stats.min), str(stats.runs), verdict])
-    print(f"(a) first frame of `{' '.join(Path(a).name for a in argv)}` in tmux 100x30, polled every 10 ms")
+    name = " ".join(Path(a).name for a in argv)
+    print(f"(a) first frame of `{name}` in tmux 100x30, polled every 10 ms; a new account each launch")
     print_table(["measure", "median", "p95", "min", "runs", "target (median)"], rows)
 
 
@@ -162,13 +184,13 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:.1f} MiB"
 
 
-def bench_idle(
-    argv: list[str], env: dict[str, str], seconds: float, every: float, warmup: float, started: list[Tmux]
-) -> int:
-    """Returns the number of usage requests the dashboard made during the measured window."""
+def bench_idle(bench: Bench, argv: list[str], seconds: float, every: float, warmup: float) -> None:
     if not Path("/proc/self/stat").exists():
         raise SystemExit("the idle measurement reads /proc: Linux only")
-    time_first_frame(argv, env, started)  # warm-up: the bytecode cache, as an installed package has it
+    env, started = bench.env, bench.started
+    time_first_frame(bench, argv)  # warm-up: the bytecode cache, as an installed package has it
+    new_account(bench.home)
+    before = len(bench.api.usage_requests())
     tmux = Tmux(env)
     started.append(tmux)
     launched = time.monotonic()
@@ -226,9 +248,15 @@ def bench_idle(
             ],
         ],
     )
+    minutes = [mib(first.rss_kib)]
+    for s in samples:
+        if s.at - first.at >= 60 * len(minutes):
+            minutes.append(mib(s.rss_kib))
+    print(f"RSS at each minute: {' · '.join(minutes)}")
+    made = len(bench.api.usage_requests()) - before
+    print(f"usage requests from launch to end: {made} (one at launch, then one per 60 s)")
     if FULL_FRAME_MARK not in screen:
         print(f"warning: the last screen no longer showed {FULL_FRAME_MARK}:\n{screen}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -253,16 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_machine()
     try:
         with bench_home() as home, serve_fixture("max-typical") as api:
-            env = clean_env(home, api.url)
+            bench = Bench(home, clean_env(home, api.url), api, started)
             if args.part in ("frame", "both"):
                 print()
-                bench_first_frame(program, env, args.runs, started)
+                bench_first_frame(bench, program, args.runs)
             if args.part in ("idle", "both"):
                 print()
-                before = len(api.usage_requests())
-                bench_idle(program, env, args.seconds, args.every, args.warmup, started)
-                made = len(api.usage_requests()) - before
-                print(f"usage requests during the idle run: {made} (one at start, then one per 60 s)")
+                bench_idle(bench, program, args.seconds, args.every, args.warmup)
     except KeyboardInterrupt:
         print("interrupted; cleaned up", file=sys.stderr)
         return 130

@@ -22,6 +22,10 @@ def _loaded(module: str, candidates: set[str]) -> list[str]:
         "claude_usage.core.wire",
         "claude_usage.core.fmt",
         "claude_usage.core.budget",
+        "claude_usage.core.pace",
+        "claude_usage.core.observe",
+        "claude_usage.core.binding",
+        "claude_usage.core.summary",
     ],
 )
 def test_core_imports_no_io_modules(module: str) -> None:
