@@ -184,11 +184,20 @@ def test_profile_pointer_comes_fourth(home: Path, env: dict[str, str], store: St
     assert KEY == account.resolve(env, store, account_id=None, token_fingerprint=None, read_state=False)
 
 
-def test_state_file_beats_the_profile_pointer(home: Path, env: dict[str, str], store: Store) -> None:
-    """After a re-login to another account, the state file's account wins over the profile's last one."""
+def test_without_a_token_the_profile_pointer_spares_the_state_file(
+    home: Path, env: dict[str, str], store: Store
+) -> None:
+    """With no token to key by, the profile's remembered account is used before parsing the large state file."""
     account.resolve(env, store, account_id=f"{ACCOUNT}:{ORG}", token_fingerprint=None)
     write_state(home, OTHER_ACCOUNT)
-    assert f"a-{OTHER_ACCOUNT}_{ORG}" == account.resolve(env, store, account_id=None, token_fingerprint=None)
+    assert KEY == account.resolve(env, store, account_id=None, token_fingerprint=None)
+
+
+def test_with_a_token_the_state_file_beats_the_profile_pointer(home: Path, env: dict[str, str], store: Store) -> None:
+    """After a re-login to another account (a new token), the state file's account wins over the profile's."""
+    account.resolve(env, store, account_id=f"{ACCOUNT}:{ORG}", token_fingerprint=None)
+    write_state(home, OTHER_ACCOUNT)
+    assert f"a-{OTHER_ACCOUNT}_{ORG}" == account.resolve(env, store, account_id=None, token_fingerprint="f" * 16)
 
 
 def test_profile_pointer_is_per_config_dir(home: Path, env: dict[str, str], store: Store) -> None:

@@ -98,3 +98,12 @@ def test_over_100_binds_and_frees_at_its_reset() -> None:
 def test_credits_state(extra: dict[str, object], expected: str) -> None:
     """The usage-credit state is said in words."""
     assert expected == credits_state(parse_usage({"extra_usage": extra}).extra_usage)
+
+
+def test_an_unconfirmed_100_does_not_bind() -> None:
+    """A status-line 100 % that no other source confirms is not reported as blocking."""
+    from dataclasses import replace
+
+    usage = parse_usage({"five_hour": {"utilization": 100.0, "resets_at": "2026-11-24T15:00:00+00:00"}})
+    unconfirmed = replace(usage, windows=tuple(replace(w, unconfirmed=True) for w in usage.windows))
+    assert binding(unconfirmed, {}, NOW) is None

@@ -157,3 +157,18 @@ def test_readings_land_in_the_history(home: Path) -> None:
     assert 0 == run_cli("--demo", "--json").code
     keys = {d["key"] for d in json.loads(run_cli("history", "export", "--json", "--account", "demo").stdout)}
     assert {"five_hour", "seven_day", "seven_day_sonnet"} == keys
+
+
+def test_a_reset_a_fraction_of_a_second_apart_is_the_same_window() -> None:
+    """Resets at 14:59:59.94 (the API) and 15:00:00 (the status line) summarise as one window."""
+    a = Row("a-1", "five_hour", 40.0, datetime(2026, 11, 27, 14, 59, 59, 943648, UTC), "api", NOW, NOW)
+    b = Row("a-1", "five_hour", 41.0, datetime(2026, 11, 27, 15, 0, tzinfo=UTC), "statusline", NOW, NOW)
+    assert [41.0] == [s.peak for s in summarise([a, b])]
+
+
+@pytest.mark.parametrize("since", ["0001-01-01", "99999999999999d"])
+def test_an_impossible_since_is_a_command_line_error(since: str) -> None:
+    """Dates out of range are refused with exit 2, never a traceback."""
+    result = run_cli("history", "--since", since)
+    assert 2 == result.code
+    assert "Traceback" not in result.stderr

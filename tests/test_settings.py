@@ -272,9 +272,18 @@ def test_install_refuses_foreign_status_line(settings: Path) -> None:
     expected = (
         f"{settings} already has a status line from another command (npx -y ccstatusline@latest); "
         "re-run with --force to replace it (the backup keeps the old one), "
-        f"or chain both: claude-usage statusline --chain {shlex.quote(FOREIGN['command'])}"
+        f"or keep it above ours: claude-usage statusline install --chain {shlex.quote(FOREIGN['command'])}"
     )
     assert (expected, ExitCode.COMMAND_LINE) == (str(caught.value), caught.value.exit_code)
+
+
+def test_install_chaining_the_existing_command_needs_no_force(settings: Path) -> None:
+    """Chaining exactly the status line already there replaces it without --force (nothing is lost)."""
+    write_json(settings, {"statusLine": FOREIGN})
+    change = install(settings, EXE, force=False, now=NOW, options=["--chain", FOREIGN["command"]])
+    assert change.changed
+    command = json.loads(settings.read_text())["statusLine"]["command"]
+    assert f"{EXE} statusline --chain {shlex.quote(FOREIGN['command'])}" == command
 
 
 def test_refused_install_leaves_file_untouched(settings: Path) -> None:

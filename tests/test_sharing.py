@@ -81,15 +81,15 @@ def test_a_shorter_spacing_lets_the_request_through(logged_in: Path, standin: St
 
 
 def test_a_429_cools_down_every_process(logged_in: Path) -> None:
-    """After one process is rate limited, another sends nothing and answers from the store, stale."""
+    """The process that gets a 429 and the next one both answer from the store, stale; only one 429 is sent."""
     script = Script(Reply(200, fresh_fixture("max-typical")))
     with StandIn(script) as api:
         env = _env(api, CLAUDE_USAGE_MIN_SPACING="1")
         assert 0 == _json(env=env)[0]
         script.then(Reply(429, load_fixture("error-429"), {"Retry-After": "300"}))
         time.sleep(1.1)
-        code, _, stderr = _json("--max-age", "0", env=env)
-        assert 4 == code
+        code, doc, stderr = _json("--max-age", "0", env=env)
+        assert (0, True) == (code, doc["stale"])  # the 429 itself: the stored reading, marked stale
         assert "rate limited" in stderr
         time.sleep(1.1)
         code, doc, _ = _json("--max-age", "0", env=env)
@@ -104,7 +104,7 @@ def test_cooling_down_with_nothing_stored_exits_4_and_says_when(logged_in: Path)
         result = run_cli("--json", env=_env(api))
         assert 1 == len(api.usage_requests())
     assert 4 == result.code
-    assert "rate limited allows the next request at" in result.stderr
+    assert "it is rate limited: the next request is allowed at" in result.stderr
     assert " s)" in result.stderr
 
 
@@ -144,3 +144,22 @@ def test_status_line_numbers_are_used_by_one_shots(home: Path, standin: StandIn)
     session = next(w for w in doc["windows"] if w["key"] == "five_hour")  # type: ignore[attr-defined]
     assert (81.0, "statusline") == (session["utilization"], session["source"])
     assert 1 == len(standin.usage_requests())
+
+
+def test_an_account_with_no_limits_says_so(logged_in: Path) -> None:
+    """A good reply with every window null is a reading: exit 0, and --once says No active limits."""
+    reply = {"five_hour": None, "seven_day": None, "extra_usage": None}
+    with StandIn(Script(Reply(200, reply))) as api:
+        code, doc, _ = _json(env=_env(api))
+        once = run_cli("--once", env={**_env(api), "COLUMNS": "80"})
+    assert (0, []) == (code, doc["windows"])
+    assert 0 == once.code
+    assert "No active limits" in once.stdout
+
+
+def test_a_background_refresh_sends_one_attempt(logged_in: Path) -> None:
+    """`claude-usage refresh` against a failing endpoint sends one request, not a burst of retries."""
+    with StandIn(Script(Reply(503, "<h1>down</h1>"))) as api:
+        result = run_cli("refresh", env=_env(api))
+        assert 1 == len(api.usage_requests())
+    assert (4, "") == (result.code, result.stdout)

@@ -192,13 +192,20 @@ def _spacing(args: argparse.Namespace, env: Mapping[str, str], floor: float, whe
         try:
             spacing = _seconds(env["CLAUDE_USAGE_MIN_SPACING"])
         except argparse.ArgumentTypeError:
+            if args.quiet:
+                return DEFAULT_SPACING_S
             raise CommandLineError(
                 f"CLAUDE_USAGE_MIN_SPACING={env['CLAUDE_USAGE_MIN_SPACING']!r} is not a number of seconds"
             ) from None
     if spacing is None:
         spacing = DEFAULT_SPACING_S
     if spacing < floor:
-        raise CommandLineError(f"the minimum spacing must be at least {floor:g} s against {where} (got {spacing:g})")
+        if args.quiet:  # a background refresh has nobody to tell: keep to the floor instead
+            spacing = floor
+        else:
+            raise CommandLineError(
+                f"the minimum spacing must be at least {floor:g} s against {where} (got {spacing:g})"
+            )
     if args.interval is not None and args.interval < spacing:
         spacing = max(floor, args.interval)  # an explicit interval lowers it for this process's own requests
     return float(spacing)
@@ -279,11 +286,11 @@ def _reader(
 
 def _history(env: Mapping[str, str]) -> History | None:
     """The history of every reading, or None when it cannot be opened (said once; readings go on)."""
-    from claude_usage.adapters.history import History, history_path
+    from claude_usage.adapters.history import History, history_path, retention_days
     from claude_usage.errors import UnavailableError
 
     try:
-        history = History.open(history_path(env))
+        history = History.open(history_path(env), retention_days=retention_days(env))
     except UnavailableError as exc:
         print(f"{PROG}: {exc}; continuing without history", file=sys.stderr)
         return None
@@ -293,6 +300,13 @@ def _history(env: Mapping[str, str]) -> History | None:
 
 
 def _one_shot(reader: SharedReader, args: argparse.Namespace) -> int:
+    if args.quiet:  # `refresh`, usually started by a status line: one attempt, history filed in any case
+        try:
+            reader.read(args.max_age)
+        except ClaudeUsageError:
+            reader.snapshot(reader.account(None))  # no usable login: still file what the status line saw
+            raise
+        return 0
     snapshot = reader.read(args.max_age, one_shot=True, wait_s=args.wait)
     now = reader.clock.now()
     if snapshot.empty:
@@ -357,9 +371,9 @@ def _nothing_stored(reader: SharedReader, snapshot: Snapshot) -> ClaudeUsageErro
         return UnavailableError("no reading is stored for this account yet; another process is asking: try again")
     now = reader.clock.now()
     seconds = max(1, int((allowed - now).total_seconds() + 0.999))
-    why = "rate limited" if snapshot.budget.cooling_down(now) else "the machine-wide request budget"
+    why = "it is rate limited" if snapshot.budget.cooling_down(now) else "the machine-wide request budget holds"
     return UnavailableError(
-        f"no reading is stored for this account yet and {why} allows the next request at "
+        f"no reading is stored for this account yet and {why}: the next request is allowed at "
         f"{allowed.astimezone():%H:%M:%S} (in {seconds} s)"
     )
 

@@ -36,18 +36,17 @@ WEEKLY_KEYS = ("seven_day", "limits.weekly_all")
 
 def parse_since(text: str, now: datetime) -> datetime:
     """An aware UTC datetime from an ISO date/time or a span back from `now` (`7d`); CommandLineError else."""
-    span = _SPAN.fullmatch(text.strip())
-    if span:
-        return now - timedelta(seconds=float(span.group(1)) * _UNITS[span.group(2).lower()])
+    bad = CommandLineError(f"--since {text!r}: expected an ISO date such as 2026-11-01 or a span such as 7d")
     try:
+        span = _SPAN.fullmatch(text.strip())
+        if span:
+            return now - timedelta(seconds=float(span.group(1)) * _UNITS[span.group(2).lower()])
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise CommandLineError(
-            f"--since {text!r}: expected an ISO date such as 2026-11-01 or a span such as 7d"
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # a bare date means the user's local midnight
-    return when.astimezone(timezone.utc)
+        if when.tzinfo is None:
+            when = when.astimezone()  # a bare date means the user's local midnight
+        return when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise bad from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,14 +85,19 @@ def main(argv: Sequence[str]) -> int:
         return int(exc.exit_code)
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, never a traceback
+        print(f"claude-usage: unexpected error ({type(exc).__name__}) in history", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
 
 
 def _open() -> History:
     import os
 
-    from claude_usage.adapters.history import History, history_path
+    from claude_usage.adapters.history import History, history_path, retention_days
 
-    history = History.open(history_path(os.environ))
+    history = History.open(history_path(os.environ), retention_days=retention_days(os.environ))
     if history.notice:
         print(f"claude-usage: {history.notice}", file=sys.stderr)
     return history

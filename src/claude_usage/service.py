@@ -123,7 +123,11 @@ class UsageService:
         return Reading(usage=usage, fetched_at=now, source=self.source, plan=creds.plan, raw=dict(raw))
 
     def fetch_with_retries(
-        self, *, wait_s: float = ONE_SHOT_WAIT_S, jitter: Callable[[], float] = random.random
+        self,
+        *,
+        wait_s: float = ONE_SHOT_WAIT_S,
+        jitter: Callable[[], float] = random.random,
+        on_retry: Callable[[], None] | None = None,
     ) -> Reading:
         """A one-shot reading: transient failures are retried with back-off and jitter within `wait_s`."""
         deadline = self.clock.monotonic() + wait_s
@@ -141,6 +145,8 @@ class UsageService:
                 if short and wait is not None and not waited_out_429:
                     waited_out_429 = True
                     self.clock.sleep(wait)
+                    if on_retry is not None:
+                        on_retry()
                     continue
                 raise RateLimited(
                     self._rate_limited_message(exc.retry_after_s),
@@ -156,6 +162,8 @@ class UsageService:
                     tries = "1 try" if failures == 1 else f"{failures} tries"
                     raise UnavailableError(f"{exc} (gave up after {tries})") from exc
                 self.clock.sleep(delay)
+                if on_retry is not None:
+                    on_retry()  # every attempt counts against the shared spacing
 
     def _rate_limited_message(self, retry_after_s: float | None) -> str:
         wait = retry_after_s if retry_after_s else budget.COOLDOWN_DEFAULT_S
@@ -183,7 +191,8 @@ class Snapshot:
 
     @property
     def empty(self) -> bool:
-        return not self.usage.windows and self.usage.extra_usage is None
+        """Nothing known at all (a whole reply with no active limits is not empty: it says so)."""
+        return self.whole_at is None and not self.usage.windows and self.usage.extra_usage is None
 
     def oldest(self) -> datetime | None:
         return observe.oldest(self.usage)
@@ -290,6 +299,7 @@ class SharedReader:
             if w.observed_at is not None
         ]
         observations += _pending_observations(key, pending)
+        observations.sort(key=lambda o: o.observed_at)  # so an unchanged value extends one row
         try:
             self.history.record(observations)
         except ClaudeUsageError:
@@ -354,12 +364,32 @@ class SharedReader:
                 return known
             self._note_request(key)
             try:
-                reading = self.service.fetch_with_retries(wait_s=wait_s) if one_shot else self.service.fetch()
+                if one_shot:
+                    reading = self.service.fetch_with_retries(wait_s=wait_s, on_retry=lambda: self._note_request(key))
+                else:
+                    reading = self.service.fetch()
             except RateLimited as exc:
-                self._note_rate_limit(key, exc.retry_after_s)
-                raise
+                until = self._note_rate_limit(key, exc.retry_after_s)
+                stored = self.snapshot(key)
+                if not stored.empty and one_shot:
+                    self.service.notes = (
+                        *self.service.notes,
+                        f"{self._rate_limited_text(until)}; showing the stored reading",
+                    )
+                    return stored
+                raise RateLimited(
+                    self._rate_limited_text(until), retry_at=until, retry_after_s=exc.retry_after_s
+                ) from exc
             self._note_reading(key, reading)
         return replace(self.snapshot(key), requested=True)
+
+    def _rate_limited_text(self, until: datetime) -> str:
+        """`rate limited by URL; try again after 14:07:30 (in 4m 10s; 250 s)`: the shared cooldown's end."""
+        wait = max(0.0, (until - self.clock.now()).total_seconds())
+        return (
+            f"rate limited by {self.service.client.base_url}; try again after {until.astimezone():%H:%M:%S} "
+            f"(in {duration(wait)}; {round(wait)} s)"
+        )
 
     def _wants(self, known: Snapshot, max_age_s: float, is_poller: bool) -> bool:
         """Some number shown is too old or unconfirmed, or no whole reply is young enough.
@@ -398,15 +428,19 @@ class SharedReader:
 
         self.store.update(key, change)
 
-    def _note_rate_limit(self, key: str, retry_after_s: float | None) -> None:
+    def _note_rate_limit(self, key: str, retry_after_s: float | None) -> datetime:
+        """Start (or extend) the account's shared cooldown; returns when it ends."""
         now = self.clock.now()
+        until = now
 
         def change(doc: dict[str, Any]) -> dict[str, Any]:
+            nonlocal until
             budget = SharedBudget(doc)
-            budget.record_rate_limit(now, retry_after_s)
+            until = budget.record_rate_limit(now, retry_after_s)
             return budget.write(doc)
 
         self.store.update(key, change)
+        return until
 
     def _note_reading(self, key: str, reading: Reading) -> None:
         def change(doc: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ STDIN_LIMIT = 4 * 1024 * 1024  # Claude Code's JSON is a few kB; anything this b
 PLACEHOLDER = "5h –"
 REWRITE_AFTER_S = 5.0  # the same values seen again within this are not written again
 RESPAWN_AFTER_S = 30.0  # a refresh started this recently is still on its way
+PENDING_FLUSH = 100  # status-line values waiting for the history: a refresh files them
 STALE_MARK_S = 600.0  # numbers older than this get their age shown
 CHAIN_TIMEOUT_S = 2.0
 
@@ -133,8 +134,12 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
     key = account.resolve(env, store, account_id=account_id, token_fingerprint=token_fp, remember=False)
     doc = _record(store, key, feed, now)
     values = {name: _freshest(doc, window_key, now) for name, window_key in PLACEHOLDERS.items()}
-    if options["refresh"] and (account_id or token_fp) and _wants_refresh(doc, values, options, now, env):
-        _claim_and_spawn(store, key, options["max_age"], now, env)
+    if options["refresh"]:
+        pending = doc.get("pending")
+        # A refresh also files the values waiting for the history, even for a login it cannot use.
+        flush = isinstance(pending, list) and len(pending) >= PENDING_FLUSH
+        if flush or ((account_id or token_fp) and _wants_refresh(doc, values, options, now, env)):
+            _claim_and_spawn(store, key, options["max_age"], now, env)
     line = _format(options["format"], values, doc, now, colour=not env.get("NO_COLOR"))
     if options["chain"]:
         line = _chain(options["chain"], session, line)

@@ -118,6 +118,10 @@ def resolve(
         known = _pointer(store, "fp-" + token_fingerprint)
         if known:
             return known
+    if not token_fingerprint:  # no token to key by (a Keychain login seen from the status line)
+        known = _pointer(store, _profile_pointer(env))
+        if known:
+            return known  # remembered: never parse the large .claude.json on every render
     if read_state:
         ids = ids_from_state(env)
         if ids is not None:

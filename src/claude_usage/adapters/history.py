@@ -129,6 +129,20 @@ class Row:
     last_seen_at: datetime
 
 
+def retention_days(env: Mapping[str, str]) -> int:
+    """$CLAUDE_USAGE_HISTORY_DAYS (a whole number of days, at least 1), else a year."""
+    text = env.get("CLAUDE_USAGE_HISTORY_DAYS", "").strip()
+    if not text:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise CommandLineError(f"CLAUDE_USAGE_HISTORY_DAYS={text!r}: expected a whole number of days, at least 1")
+    return days
+
+
 def history_path(env: Mapping[str, str]) -> Path:
     """$CLAUDE_USAGE_DATA_DIR/history.sqlite3, else in platformdirs' user_data_dir (computed from `env`)."""
     override = env.get("CLAUDE_USAGE_DATA_DIR")

@@ -109,7 +109,7 @@ def install(path: Path, executable: str, *, force: bool, now: datetime, options:
         if _dump(entry) == _dump(current):
             return SettingsChange(path, False, None, f"the status line is already installed in {path}")
         done = f"updated the status line in {path}"
-    elif not force:
+    elif not force and not _chains(options, current):
         raise CommandLineError(_refusal(path, current))
     else:
         done = f"replaced the status line of another command ({_describe(current)}) in {path}"
@@ -347,8 +347,15 @@ def _refusal(path: Path, current: object) -> str:
     command = current.get("command") if isinstance(current, dict) else None
     if not isinstance(command, str) or not command.strip():
         return f"{head}; {force}"
-    chain = _one_line(f"claude-usage {OUR_SUBCOMMAND} --chain {shlex.quote(command)}")
-    return f"{head}; {force}, or chain both: {chain}"
+    chain = _one_line(f"claude-usage {OUR_SUBCOMMAND} install --chain {shlex.quote(command)}")
+    return f"{head}; {force}, or keep it above ours: {chain}"
+
+
+def _chains(options: Sequence[str], current: object) -> bool:
+    """Whether the options chain exactly the command already installed (then replacing it loses nothing)."""
+    command = current.get("command") if isinstance(current, dict) else None
+    options = list(options)
+    return isinstance(command, str) and "--chain" in options[:-1] and options[options.index("--chain") + 1] == command
 
 
 def _describe(status_line: object) -> str:

@@ -34,8 +34,8 @@ class Binding:
 
 def used_up(window: Window) -> bool:
     """At or over 100 % (as shown: the floor), or a critical, active `limits[]` entry."""
-    if window.reset_passed:
-        return False
+    if window.reset_passed or window.unconfirmed:
+        return False  # not current, or a status-line 100 % nobody confirms
     critical = window.kind is WindowKind.LIMIT and window.severity == "critical" and window.is_active is True
     return math.floor(window.utilization) >= 100 or critical
 

@@ -51,8 +51,9 @@ class WindowSummary:
 
 
 def _window_id(row: RowLike) -> tuple[str, str, datetime | None]:
-    # Resets drift by fractions of a second between replies; a minute identifies the window.
-    reset = row.resets_at.replace(second=0, microsecond=0) if row.resets_at else None
+    # Resets drift by fractions of a second between sources (14:59:59.94 and 15:00:00): the nearest
+    # minute identifies the window.
+    reset = (row.resets_at + timedelta(seconds=30)).replace(second=0, microsecond=0) if row.resets_at else None
     return row.account, row.key, reset
 
 
