@@ -281,7 +281,24 @@ def _reader(
         claude_state=claude_state,
         fixed_account=DEMO if args.demo else None,
         history=history,
+        pace_tolerance_pct=_pace_tolerance(env),
     )
+
+
+def _pace_tolerance(env: Mapping[str, str]) -> float:
+    """$CLAUDE_USAGE_PACE_TOLERANCE: how many points off pace still count as on pace (default 5)."""
+    from claude_usage.core.pace import ON_PACE_TOLERANCE_PCT
+
+    text = env.get("CLAUDE_USAGE_PACE_TOLERANCE", "").strip()
+    if not text:
+        return ON_PACE_TOLERANCE_PCT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise CommandLineError(f"CLAUDE_USAGE_PACE_TOLERANCE={text!r}: expected percentage points from 0 to 100")
+    return value
 
 
 def _history(env: Mapping[str, str]) -> History | None:

@@ -49,13 +49,20 @@ def window_start(window: Window) -> datetime | None:
     return window.resets_at - window.period
 
 
-def compute(usage: Usage, *, account: str, history: History | None, now: datetime) -> Insights:
+def compute(
+    usage: Usage,
+    *,
+    account: str,
+    history: History | None,
+    now: datetime,
+    tolerance_pct: float = pace_maths.ON_PACE_TOLERANCE_PCT,
+) -> Insights:
     """Everything the dashboard and `--json` say beyond the numbers themselves."""
     paces: dict[str, Pace] = {}
     forecasts: dict[str, Forecast] = {}
     trajectories: dict[str, list[Sample]] = {}
     for window in usage.windows:
-        found = pace_maths.pace(window, now)
+        found = pace_maths.pace(window, now, tolerance_pct=tolerance_pct)
         if found is not None:
             paces[window.key] = found
         start = window_start(window)

@@ -21,6 +21,7 @@ from claude_usage.core import budget, observe
 from claude_usage.core.feed import take_pending
 from claude_usage.core.fmt import duration
 from claude_usage.core.model import Reading, Usage
+from claude_usage.core.pace import ON_PACE_TOLERANCE_PCT
 from claude_usage.core.shared import DEFAULT_SPACING_S, SharedBudget, with_poller
 from claude_usage.core.times import iso_or_none
 from claude_usage.core.wire import parse_usage
@@ -217,6 +218,7 @@ class SharedReader:
         claude_state: ClaudeState | None = None,
         fixed_account: str | None = None,
         history: History | None = None,
+        pace_tolerance_pct: float = ON_PACE_TOLERANCE_PCT,
     ) -> None:
         self.service = service
         self.store = store
@@ -227,6 +229,7 @@ class SharedReader:
         self.claude_state = claude_state
         self.fixed_account = fixed_account
         self.history = history
+        self.pace_tolerance_pct = pace_tolerance_pct
         self._recorded: dict[str, int] = {}  # account -> hash of the document last filed in the history
         self._account: tuple[str, str] | None = None  # (token fingerprint, key)
         self._account_uuid: str | None = None
@@ -308,7 +311,13 @@ class SharedReader:
 
     def insights(self, snapshot: Snapshot) -> Insights:
         """Pace, forecasts, trajectories and the binding limit for what a snapshot shows."""
-        return compute_insights(snapshot.usage, account=snapshot.account, history=self.history, now=self.clock.now())
+        return compute_insights(
+            snapshot.usage,
+            account=snapshot.account,
+            history=self.history,
+            now=self.clock.now(),
+            tolerance_pct=self.pace_tolerance_pct,
+        )
 
     def _with_claude_cache(self, key: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Record Claude Code's cached reply for this account when it is newer than the one we hold."""

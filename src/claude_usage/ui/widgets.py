@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.measure import Measurement
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from claude_usage.core import fmt
@@ -66,7 +65,10 @@ class Bar:
         self.max_width = max_width
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = max(1, min(self.max_width, options.max_width))
+        yield self.text(max(1, min(self.max_width, options.max_width)))
+
+    def text(self, width: int) -> Text:
+        """The bar drawn `width` cells wide."""
         filled = round(self.fraction * width)
         if self.fraction > 0 and filled == 0:
             filled = 1  # a used window never looks empty
@@ -78,7 +80,7 @@ class Bar:
                 + Text("│" if at >= filled else "┃", "bold white on black" if at < filled else "bold")
                 + text[at + 1 :]
             )
-        yield text
+        return text
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.min_width, self.max_width)
@@ -178,9 +180,9 @@ _PANEL_CHROME = 4  # border and padding of the panel
 _MIN_BAR_ONE_LINE = 12
 
 
-def _rows(usage: Usage, frame: Frame) -> list[tuple[str, RenderableType, Text, Text]]:
+def _rows(usage: Usage, frame: Frame) -> list[tuple[str, Bar | None, Text, Text]]:
     """(label, bar, percent, subtext) per row: the limits, then usage credits."""
-    rows: list[tuple[str, RenderableType, Text, Text]] = [
+    rows: list[tuple[str, Bar | None, Text, Text]] = [
         (w.label, _bar(w, frame), _percent(w), Text(_subtext(w, frame), "dim")) for w in usage.windows
     ]
     extra = usage.extra_usage
@@ -190,7 +192,7 @@ def _rows(usage: Usage, frame: Frame) -> list[tuple[str, RenderableType, Text, T
         rows.append(
             (
                 "Usage credits",
-                Bar(fmt.bar_fraction(extra.utilization or 0), style) if shown else Text(""),
+                Bar(fmt.bar_fraction(extra.utilization or 0), style) if shown else None,
                 Text(fmt.percent_text(extra.utilization or 0), style) if shown else Text(""),
                 Text(fmt.extra_usage_text(extra), style),
             )
@@ -198,48 +200,58 @@ def _rows(usage: Usage, frame: Frame) -> list[tuple[str, RenderableType, Text, T
     return rows
 
 
+def _cells(text: Text, width: int, *, right: bool = False) -> Text:
+    """`text` cut with an ellipsis or padded to exactly `width` cells (right-aligned if asked)."""
+    text = text.copy()
+    text.truncate(max(0, width), overflow="ellipsis")
+    gap = max(0, width - text.cell_len)
+    if right:
+        text.pad_left(gap)
+    else:
+        text.pad_right(gap)
+    return text
+
+
 def _roomy_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
-    """One line per limit when the bar still gets 12 cells, else the reset text goes on a second line."""
+    """One line per limit when the bar still gets 12 cells, else the reset text goes on a second line.
+
+    Lines are assembled as plain Text (no tables): the dashboard redraws every second, and measuring
+    tables costs most of that.
+    """
     rows = _rows(usage, frame)
     label_w = min(_LABEL_MAX, max(len(label) for label, *_ in rows))
     sub_w = max(len(sub.plain) for *_, sub in rows)
     inner = width - _PANEL_CHROME
     one_line = inner - label_w - 5 - sub_w - 3 >= _MIN_BAR_ONE_LINE
+    bar_w = max(1, inner - label_w - 5 - 2 - (sub_w + 1 if one_line else 0))
     parts: list[RenderableType] = []
     for index, (label, bar, pct, sub) in enumerate(rows):
-        grid = Table.grid(padding=(0, 1), expand=True)
-        grid.add_column(width=label_w, no_wrap=True, overflow="ellipsis")
-        grid.add_column(ratio=1)
-        grid.add_column(justify="right", width=5, no_wrap=True)
+        line = _cells(Text(label), label_w)
+        line.append(" ")
+        line.append_text(bar.text(bar_w) if bar is not None else Text(" " * bar_w))
+        line.append(" ")
+        line.append_text(_cells(pct, 5, right=True))
         if one_line:
-            grid.add_column(width=sub_w, no_wrap=True, overflow="ellipsis")
-            grid.add_row(Text(label), bar, pct, sub)
-            parts.append(grid)
+            line.append(" ")
+            line.append_text(_cells(sub, sub_w))
+            parts.append(line)
         else:
-            grid.add_row(Text(label), bar, pct)
-            sub.pad_left(2)
-            sub.no_wrap = True
-            sub.overflow = "ellipsis"
-            parts += [grid, sub]
+            parts += [line, _cells(Text("  ").append_text(sub), inner)]
         if index < len(usage.windows):
             insight = _insight_line(usage.windows[index], frame, min(24, max(0, inner // 5)))
             if insight is not None:
-                insight.pad_left(2)
-                insight.no_wrap = True
-                insight.overflow = "ellipsis"
-                parts.append(insight)
+                parts.append(_cells(Text("  ").append_text(insight), inner))
     return Group(*parts)
 
 
-def _compact_limits(usage: Usage, frame: Frame) -> RenderableType:
+def _compact_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
     parts: list[RenderableType] = []
     for index, (label, bar, pct, sub) in enumerate(_rows(usage, frame)):
-        head = Table.grid(expand=True)
-        head.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        head.add_column(justify="right", no_wrap=True)
-        head.add_row(Text(label, "bold"), pct)
+        head = _cells(Text(label, "bold"), max(1, width - pct.cell_len - 1))
+        head.append(" ")
+        head.append_text(pct)
         sub.overflow = "fold"
-        parts += [head, bar, sub] if pct.plain else [head, sub]
+        parts += [head, bar.text(width), sub] if bar is not None else [head, sub]
         if index < len(usage.windows):
             insight = _insight_line(usage.windows[index], frame, 0)
             if insight is not None:
@@ -308,7 +320,11 @@ class Dashboard:
         else:
             if not usage.windows:
                 body.append(Text("No active limits", "bold"))
-            body.append(_roomy_limits(usage, frame, options.max_width) if roomy else _compact_limits(usage, frame))
+            body.append(
+                _roomy_limits(usage, frame, options.max_width)
+                if roomy
+                else _compact_limits(usage, frame, options.max_width)
+            )
         status = _status_lines(frame)
         if status:
             body.append(Text(""))
