@@ -190,7 +190,9 @@ def _history_renderables(rows: list[Row], now: datetime, tz: tzinfo, width: int)
     from claude_usage.ui.widgets import sparkline
 
     if not rows:
-        return [Text("No history yet: readings are kept from the first time the monitor runs.", "dim")]
+        return [
+            Text("No history for this selection yet: readings are kept from the first time the monitor runs.", "dim")
+        ]
     out: list[RenderableType] = [Text("Past windows", "bold")]
     summaries = summarise(rows)
     roomy = width >= 80
@@ -205,7 +207,8 @@ def _history_renderables(rows: list[Row], now: datetime, tz: tzinfo, width: int)
         table.add_column("Peak at", no_wrap=True)
     table.add_column("At limit", justify="right", no_wrap=True)
     for summary in summaries[-40:]:
-        reset = _day(summary.resets_at, tz) if summary.resets_at else "–"
+        five_hourly = summary.key in ("five_hour", "limits.session")
+        reset = _day(summary.resets_at, tz, clock=five_hourly) if summary.resets_at else "–"
         cells = [*([summary.account] if several else []), summary.key, reset, f"{int(summary.peak)}%"]
         if roomy:
             cells.append(_day(summary.peak_at, tz, clock=True))

@@ -56,6 +56,12 @@ _COLOURS = {"calm": "\x1b[32m", "warning": "\x1b[33m", "alarm": "\x1b[1;31m"}
 _RESET = "\x1b[0m"
 
 
+USAGE = (
+    "usage: claude-usage statusline [--format FORMAT] [--max-age SECONDS] [--chain COMMAND] [--no-refresh]"
+    " | install [--force] [--chain COMMAND] [--format FORMAT] | uninstall"
+)
+
+
 class BadOption(Exception):
     """A status line option we do not know; shown in the line itself (stderr goes nowhere)."""
 
@@ -69,7 +75,7 @@ def main(argv: list[str]) -> int:
     try:
         line = render(argv, os.environ, sys.stdin)
     except BadOption as exc:
-        line = f"{PLACEHOLDER} · claude-usage statusline: {exc}"
+        line = str(exc) if str(exc) == USAGE else f"{PLACEHOLDER} · claude-usage statusline: {exc}"
     except Exception:  # noqa: BLE001 - Claude Code shows nothing on a crash: always print a line
         line = PLACEHOLDER
     try:
@@ -100,33 +106,36 @@ def _options(argv: list[str]) -> dict[str, Any]:
                 options[name[2:]] = value
         elif arg == "--no-refresh":
             options["refresh"] = False
+        elif arg in ("-h", "--help"):
+            raise BadOption(USAGE)
         else:
             raise BadOption(f"unknown option {arg!r}")
     return options
 
 
-def _read_stdin(stdin: Any) -> dict[str, Any]:
+def _read_stdin(stdin: Any) -> tuple[dict[str, Any], bytes]:
+    """`(the session JSON, the raw bytes)`; `({}, b"")` for no, unreadable or oversized input."""
     if stdin is None:
-        return {}
+        return {}, b""
     try:
         if stdin.isatty():
-            return {}
+            return {}, b""
         data = stdin.buffer.read(STDIN_LIMIT + 1)
     except (OSError, ValueError, AttributeError):
-        return {}
+        return {}, b""
     if not data or len(data) > STDIN_LIMIT:
-        return {}
+        return {}, b""
     try:
         parsed = json.loads(data)
     except (ValueError, RecursionError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+        return {}, data
+    return (parsed if isinstance(parsed, dict) else {}), data
 
 
 def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
     """The status line for this stdin, recording its numbers and starting a refresh when one is due."""
     options = _options(argv)
-    session = _read_stdin(stdin)
+    session, raw = _read_stdin(stdin)
     now = datetime.now(timezone.utc)
     feed = sanitize_feed(session.get("rate_limits"), now)
     store = Store(paths.data_dir(env))
@@ -142,7 +151,7 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
             _claim_and_spawn(store, key, options["max_age"], now, env)
     line = _format(options["format"], values, doc, now, colour=not env.get("NO_COLOR"))
     if options["chain"]:
-        line = _chain(options["chain"], session, line)
+        line = _chain(options["chain"], raw, line)
     return line
 
 
@@ -401,7 +410,7 @@ def _default_line(values: dict[str, Any], now: datetime, colour: bool) -> str:
     return " · ".join(parts)
 
 
-def _chain(command: str, session: dict[str, Any], line: str) -> str:
+def _chain(command: str, stdin: bytes, line: str) -> str:
     """Another status line command's lines first (same stdin, short timeout), then ours."""
     import subprocess
 
@@ -409,7 +418,7 @@ def _chain(command: str, session: dict[str, Any], line: str) -> str:
         result = subprocess.run(  # noqa: S602 - the user's own status line command, run as Claude Code would
             command,
             shell=True,
-            input=json.dumps(session).encode(),
+            input=stdin,  # exactly what Claude Code sent
             capture_output=True,
             timeout=CHAIN_TIMEOUT_S,
             check=False,

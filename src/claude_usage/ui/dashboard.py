@@ -49,9 +49,10 @@ def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> F
 
 
 def _poll_forever(poller: Poller, stop: threading.Event, wake: threading.Event) -> None:
+    """Sleep until the next poll is due (`r` and quitting wake it early): no wakeups in between."""
     while not stop.is_set():
         poller.run_due()
-        wake.wait(timeout=min(1.0, max(0.05, poller.seconds_until_due())))
+        wake.wait(timeout=max(0.05, poller.seconds_until_due()))
         wake.clear()
 
 
