@@ -52,6 +52,13 @@ _RETRY_FIRST_S = 1.0
 _RETRY_MAX_S = 8.0
 
 
+def rate_limited_text(base_url: str, until: datetime, now: datetime) -> str:
+    """`rate limited by URL; try again after 14:07:30 (in 4m 10s; 250 s)`: local time and seconds."""
+    wait = max(0.0, (until - now).total_seconds())
+    local = until.astimezone()
+    return f"rate limited by {base_url}; try again after {local:%H:%M:%S} (in {duration(wait)}; {round(wait)} s)"
+
+
 class CredentialSource(Protocol):
     def read(self, *, skip_env_token: bool = False, skip_reason: str | None = None) -> Credentials: ...
 
@@ -167,13 +174,9 @@ class UsageService:
                     on_retry()  # every attempt counts against the shared spacing
 
     def _rate_limited_message(self, retry_after_s: float | None) -> str:
+        now = self.clock.now()
         wait = retry_after_s if retry_after_s else budget.COOLDOWN_DEFAULT_S
-        at = self.clock.now() + timedelta(seconds=wait)
-        local = at.astimezone()
-        return (
-            f"rate limited by {self.client.base_url}; try again after {local:%H:%M:%S} "
-            f"(in {duration(wait)}; {int(wait)} s)"
-        )
+        return rate_limited_text(self.client.base_url, now + timedelta(seconds=wait), now)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -393,12 +396,7 @@ class SharedReader:
         return replace(self.snapshot(key), requested=True)
 
     def _rate_limited_text(self, until: datetime) -> str:
-        """`rate limited by URL; try again after 14:07:30 (in 4m 10s; 250 s)`: the shared cooldown's end."""
-        wait = max(0.0, (until - self.clock.now()).total_seconds())
-        return (
-            f"rate limited by {self.service.client.base_url}; try again after {until.astimezone():%H:%M:%S} "
-            f"(in {duration(wait)}; {round(wait)} s)"
-        )
+        return rate_limited_text(self.service.client.base_url, until, self.clock.now())
 
     def _wants(self, known: Snapshot, max_age_s: float, is_poller: bool) -> bool:
         """Some number shown is too old or unconfirmed, or no whole reply is young enough.

@@ -46,7 +46,6 @@ import csv
 import math
 import os
 import sqlite3
-import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from claude_usage.adapters.paths import APP, home
+from claude_usage.adapters.paths import user_data_dir
 from claude_usage.adapters.store import FileLock, StoreError
 from claude_usage.clock import SystemClock
 from claude_usage.core.times import iso_or_none, parse_time
@@ -148,14 +147,7 @@ def history_path(env: Mapping[str, str]) -> Path:
     override = env.get("CLAUDE_USAGE_DATA_DIR")
     if override:
         return Path(override, "history.sqlite3")
-    if sys.platform == "win32":
-        base = env.get("LOCALAPPDATA") or os.path.join(home(env), "AppData", "Local")
-    elif sys.platform == "darwin":
-        base = os.path.join(home(env), "Library", "Application Support")
-    else:
-        xdg = env.get("XDG_DATA_HOME") or ""
-        base = xdg if xdg.strip() else os.path.join(home(env), ".local", "share")
-    return Path(base, APP, "history.sqlite3")
+    return Path(user_data_dir(env), "history.sqlite3")
 
 
 class History:

@@ -97,6 +97,16 @@ def data_dir(env: Mapping[str, str]) -> str:
     return os.path.join(xdg if xdg.strip() else os.path.join(home(env), ".cache"), APP)
 
 
+def user_data_dir(env: Mapping[str, str]) -> str:
+    """platformdirs' `user_data_dir("claude-usage", appauthor=False)`, computed from `env` without it."""
+    if sys.platform == "win32":
+        return os.path.join(_nonempty(env, "LOCALAPPDATA") or os.path.join(home(env), "AppData", "Local"), APP)
+    if sys.platform == "darwin":
+        return os.path.join(home(env), "Library", "Application Support", APP)
+    xdg = env.get("XDG_DATA_HOME") or ""
+    return os.path.join(xdg if xdg.strip() else os.path.join(home(env), ".local", "share"), APP)
+
+
 class ClaudePaths:
     """Claude Code's files as `pathlib` paths, for the modules that can afford pathlib."""
 

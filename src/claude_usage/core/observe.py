@@ -112,30 +112,30 @@ def _feed_windows(windows: dict[str, Any]) -> list[Window]:
     return result
 
 
-def plan(doc: dict[str, Any]) -> str | None:
-    """The plan recorded with the freshest whole reading, if any."""
-    best: tuple[datetime, str] | None = None
-    for name in READING_SOURCES:
-        entry = _sources(doc).get(name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("plan"), str):
-            continue
-        observed_at = _time(entry.get("observed_at"))
-        if observed_at is not None and (best is None or observed_at > best[0]):
-            best = (observed_at, entry["plan"])
-    return best[1] if best else None
-
-
-def raw_reply(doc: dict[str, Any]) -> tuple[dict[str, Any], str, datetime] | None:
-    """The freshest whole reply in the document: `(raw, source, observed_at)`."""
-    best: tuple[dict[str, Any], str, datetime] | None = None
+def _freshest_whole(doc: dict[str, Any]) -> tuple[str, dict[str, Any], datetime] | None:
+    """`(source, entry, observed_at)` of the freshest whole reply in the document."""
+    best: tuple[str, dict[str, Any], datetime] | None = None
     for name in READING_SOURCES:
         entry = _sources(doc).get(name)
         if not isinstance(entry, dict) or not isinstance(entry.get("raw"), dict):
             continue
         observed_at = _time(entry.get("observed_at"))
         if observed_at is not None and (best is None or observed_at > best[2]):
-            best = (entry["raw"], name, observed_at)
+            best = (name, entry, observed_at)
     return best
+
+
+def plan(doc: dict[str, Any]) -> str | None:
+    """The plan recorded with the freshest whole reading, if any."""
+    best = _freshest_whole(doc)
+    found = best[1].get("plan") if best else None
+    return found if isinstance(found, str) else None
+
+
+def raw_reply(doc: dict[str, Any]) -> tuple[dict[str, Any], str, datetime] | None:
+    """The freshest whole reply in the document: `(raw, source, observed_at)`."""
+    best = _freshest_whole(doc)
+    return (best[1]["raw"], best[0], best[2]) if best else None
 
 
 def _current(window: Window, now: datetime) -> bool:
