@@ -232,6 +232,8 @@ def _run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if interval < floor:
         raise CommandLineError(f"--interval must be at least {floor:g} s against {where} (got {interval:g})")
     spacing = _spacing(args, env, floor, where)
+    if args.demo and args.interval is None:
+        spacing = min(spacing, interval)  # the demo's own account, on loopback: its interval is its budget
     try:
         with UsageClient(base_url, user_agent=user_agent(env), clock=clock) as client:
             reader = _reader(args, env, client, clock, spacing, floor)
