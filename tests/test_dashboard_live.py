@@ -138,6 +138,7 @@ def test_rate_limit_cools_down_and_keeps_the_reading(home: Path, terminals: list
         limited = tmux.wait_for(lambda s: "rate limited · next try in" in s)
         assert "52%" in limited
         assert re.search(r"next try in 4m \d+s", limited)
+        assert re.search(r"rate limited · next request in 4m \d+s", limited)
         count = len(api.usage_requests())
         tmux.send("r")
         time.sleep(2)  # `r` while cooling down must not send anything

@@ -294,7 +294,13 @@ def _status_lines(frame: Frame) -> list[Text]:
         lines.append(Text("refreshing…", "dim"))
     elif frame.live and frame.next_due is not None:
         wait = fmt.duration(fmt.seconds_until(frame.next_due, now))
-        verb = "next check" if frame.problem_kind == "auth" else "next request" if cooling else "next reading"
+        verb = (
+            "next check"
+            if frame.problem_kind == "auth"
+            else "rate limited · next request"
+            if cooling
+            else "next reading"
+        )
         lines.append(Text(f"{verb} in {wait} ({frame.next_due.astimezone(frame.tz):%H:%M:%S})", "dim"))
     if frame.problem and not (cooling and frame.problem_kind == "rate_limited"):
         lines.append(Text(f"⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow"))
