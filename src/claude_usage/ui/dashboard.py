@@ -1,4 +1,4 @@
-"""The live dashboard: a Rich `Live` on the alternate screen, redrawn in place once a second.
+"""The live dashboard: on the alternate screen, redrawn in place once a second (changed lines only).
 
 A worker thread polls (the endpoint may take seconds to answer; the countdowns keep ticking meanwhile);
 the main thread draws and reads keys: `q` quits, `r` asks for a reading now. Ctrl+C quits cleanly.
@@ -10,15 +10,16 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rich.live import Live
+from rich.segment import Segment
 
 from claude_usage.ui.keys import KeyReader
 from claude_usage.ui.widgets import Dashboard, Frame
 
 if TYPE_CHECKING:
     from datetime import tzinfo
+    from types import TracebackType
 
-    from rich.console import Console
+    from rich.console import Console, ConsoleRenderable
 
     from claude_usage.service import Poller
 
@@ -48,6 +49,43 @@ def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> F
     )
 
 
+class InPlace:
+    """Frames drawn on the alternate screen, rewriting only the lines that changed since the last one.
+
+    Rich's `Live` rewrites the whole screen on every refresh; the dashboard refreshes every second so its
+    countdowns tick, and usually only a line or two differ, so writing just those keeps it nearly idle.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._previous: list[list[Segment]] = []
+        self._size: tuple[int, int] | None = None
+
+    def __enter__(self) -> InPlace:
+        self.console.set_alt_screen(True)
+        self.console.show_cursor(False)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.console.show_cursor(True)
+        self.console.set_alt_screen(False)
+
+    def draw(self, renderable: ConsoleRenderable) -> None:
+        width, height = self.console.size
+        if (width, height) != self._size:  # resized: redraw everything
+            self._size, self._previous = (width, height), []
+            self.console.clear(home=True)
+        options = self.console.options.update_dimensions(width, height)
+        lines = self.console.render_lines(renderable, options, pad=True)[:height]
+        lines += [[Segment(" " * width)]] * (height - len(lines))
+        for row, line in enumerate(lines):
+            if row >= len(self._previous) or self._previous[row] != line:
+                self.console.update_screen_lines([line], 0, row)
+        self._previous = lines
+
+
 def _poll_forever(poller: Poller, stop: threading.Event, wake: threading.Event) -> None:
     """Sleep until the next poll is due (`r` and quitting wake it early): no wakeups in between."""
     while not stop.is_set():
@@ -65,11 +103,11 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
     worker = threading.Thread(target=_poll_forever, args=(poller, stop, wake), name="poller", daemon=True)
     worker.start()
     try:
-        with KeyReader() as keys, Live(console=console, auto_refresh=False, screen=True) as live:
+        with KeyReader() as keys, InPlace(console) as screen:
             while True:
                 poller.watch_store()
                 frame = frame_now(poller, tz=tz, demo=demo)
-                live.update(Dashboard(frame), refresh=True)
+                screen.draw(Dashboard(frame))
                 waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
                 tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
                 key = keys.read(tick)

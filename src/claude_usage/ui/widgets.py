@@ -203,6 +203,7 @@ def _rows(usage: Usage, frame: Frame) -> list[tuple[str, Bar | None, Text, Text]
 def _cells(text: Text, width: int, *, right: bool = False) -> Text:
     """`text` cut with an ellipsis or padded to exactly `width` cells (right-aligned if asked)."""
     text = text.copy()
+    text.no_wrap = True  # sized here: spares Rich the word-wrapping pass on every redraw
     text.truncate(max(0, width), overflow="ellipsis")
     gap = max(0, width - text.cell_len)
     if right:
