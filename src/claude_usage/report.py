@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from claude_usage.core.binding import Binding
-    from claude_usage.core.model import Reading, Window
+    from claude_usage.core.model import Window
     from claude_usage.core.pace import Forecast, Pace
     from claude_usage.insights import Insights
     from claude_usage.service import Snapshot
@@ -46,19 +46,6 @@ def window_json(window: Window, now: datetime) -> dict[str, Any]:
         "observed_at": _iso(window.observed_at),
         "reset_passed": window.reset_passed,
         "unconfirmed": window.unconfirmed,
-    }
-
-
-def reading_json(reading: Reading, now: datetime) -> dict[str, Any]:
-    """The whole `--json` document for one reading."""
-    extra = reading.raw.get("extra_usage")
-    return {
-        "fetched_at": _iso(reading.fetched_at),
-        "source": reading.source,
-        "plan": reading.plan,
-        "windows": [window_json(w, now) for w in reading.usage.windows],
-        "extra_usage": extra if isinstance(extra, dict) else None,
-        "raw": reading.raw,
     }
 
 
