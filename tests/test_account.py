@@ -114,11 +114,21 @@ def test_ids_from_credentials_without_account(home: Path, env: dict[str, str]) -
 
 
 def test_ids_from_environment_token(home: Path, env: dict[str, str]) -> None:
-    """CLAUDE_CODE_OAUTH_TOKEN wins over the file and gives its fingerprint only."""
+    """A CLAUDE_CODE_OAUTH_TOKEN that can read usage wins over the file and gives its fingerprint only."""
     write_account_credentials(home, ACCOUNT, ORG)
     other = "sk-ant-oat01-ANOTHER-token"
     expected = (None, hashlib.sha256(other.encode()).hexdigest()[:16])
-    assert expected == account.ids_from_credentials({**env, "CLAUDE_CODE_OAUTH_TOKEN": other})
+    token_env = {**env, "CLAUDE_CODE_OAUTH_TOKEN": other, "CLAUDE_CODE_OAUTH_SCOPES": "user:inference user:profile"}
+    assert expected == account.ids_from_credentials(token_env)
+    assert "t-" + expected[1] == account.env_token_key(token_env)
+
+
+def test_a_scopeless_environment_token_falls_back_to_the_file(home: Path, env: dict[str, str]) -> None:
+    """A setup-token without user:profile is not used (as the credentials reader decides): the login's ids are."""
+    write_account_credentials(home, ACCOUNT, ORG)
+    token_env = {**env, "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat01-SETUP-token"}
+    assert (f"{ACCOUNT}:{ORG}", None) == account.ids_from_credentials(token_env)
+    assert account.env_token_key(token_env) is None
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not json", b"[]", b'{"claudeAiOauth": "x"}'])

@@ -250,7 +250,10 @@ class SharedReader:
         fingerprint = creds.token.fingerprint
         if self._account is not None and self._account[0] == fingerprint:
             return self._account[1]
-        key = account.resolve(self.env, self.store, account_id=creds.account_id, token_fingerprint=fingerprint)
+        if creds.from_env:  # a setup-token may belong to any account: keyed by its own fingerprint
+            key = "t-" + fingerprint
+        else:
+            key = account.resolve(self.env, self.store, account_id=creds.account_id, token_fingerprint=fingerprint)
         self._account = (fingerprint, key)
         uuid = creds.account_id.partition(":")[0] if creds.account_id else None
         self._account_uuid = uuid or _uuid_from_key(key)

@@ -140,7 +140,9 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
     feed = sanitize_feed(session.get("rate_limits"), now)
     store = Store(paths.data_dir(env))
     account_id, token_fp = account.ids_from_credentials(env)
-    key = account.resolve(env, store, account_id=account_id, token_fingerprint=token_fp, remember=False)
+    key = account.env_token_key(env) or account.resolve(
+        env, store, account_id=account_id, token_fingerprint=token_fp, remember=False
+    )
     doc = _record(store, key, feed, now)
     values = {name: _freshest(doc, window_key, now) for name, window_key in PLACEHOLDERS.items()}
     if options["refresh"]:

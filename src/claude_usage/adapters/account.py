@@ -81,11 +81,11 @@ def ids_from_state(env: Mapping[str, str]) -> tuple[str, str | None] | None:
 def ids_from_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """`(account id, token fingerprint)` read cheaply for the status line, which never asks the Keychain.
 
-    The environment token first (it has no account id), then the credentials file; the fingerprint is
-    computed only when there is no account id to key by.
+    The environment token first when it can read usage (the `user:profile` scope, as the credentials reader
+    decides); then the credentials file. The fingerprint is computed only when there is no account id.
     """
     token = env.get("CLAUDE_CODE_OAUTH_TOKEN", "").strip()
-    if token:
+    if token and "user:profile" in env.get("CLAUDE_CODE_OAUTH_SCOPES", "").split():
         return None, fingerprint(token)
     data = _load_json(paths.credentials_file(env), 1024 * 1024)
     oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
@@ -97,6 +97,14 @@ def ids_from_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None
         return (f"{account}:{organization}" if isinstance(organization, str) and organization else account), None
     stored = oauth.get("accessToken")
     return None, (fingerprint(stored) if isinstance(stored, str) and stored else None)
+
+
+def env_token_key(env: Mapping[str, str]) -> str | None:
+    """The key of a usable CLAUDE_CODE_OAUTH_TOKEN: its own fingerprint (such a token may be any account's)."""
+    token = env.get("CLAUDE_CODE_OAUTH_TOKEN", "").strip()
+    if token and "user:profile" in env.get("CLAUDE_CODE_OAUTH_SCOPES", "").split():
+        return "t-" + fingerprint(token)
+    return None
 
 
 def resolve(
