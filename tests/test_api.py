@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -155,16 +157,26 @@ def test_user_agent_must_be_ascii() -> None:
 
 
 def test_close_closes_transport() -> None:
-    """Leaving the context manager closes the transport."""
+    """Leaving the context manager closes the transport a request used."""
     closed: list[bool] = []
 
     class Transport(httpx.MockTransport):
         def close(self) -> None:
             closed.append(True)
 
-    with UsageClient(BASE, user_agent=UA, transport=Transport(replying())):
-        pass
+    with UsageClient(BASE, user_agent=UA, transport=Transport(replying(200, load_fixture("max-typical")))) as client:
+        client.fetch(Secret(TOKEN))
     assert [True] == closed
+
+
+def test_no_request_means_no_http_client() -> None:
+    """A client that never sends builds nothing: readings from the store never pay for httpx."""
+    probe = (
+        "import sys; from claude_usage.adapters.api import UsageClient; "
+        "UsageClient('https://api.anthropic.com', user_agent='x').close(); print('httpx' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "False" == out.stdout.strip()
 
 
 # --- 200 ---------------------------------------------------------------------------------------------

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from claude_usage.adapters.paths import home
 from claude_usage.clock import SystemClock
 from claude_usage.core.wire import in_band_error, parse_retry_after
@@ -36,6 +34,8 @@ from claude_usage.errors import (
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
     from types import TracebackType
+
+    import httpx
 
     from claude_usage.adapters.credentials import Secret
     from claude_usage.clock import Clock
@@ -238,24 +238,36 @@ class UsageClient:
         if parts.username is not None or parts.password is not None:
             # httpx would send them as Basic auth instead of the bearer token.
             raise CommandLineError(f"API URL {_redact_userinfo(base_url)!r} must not contain credentials")
+        self._user_agent = user_agent
+        self._transport = transport
+        self._loopback = _is_loopback(parts.hostname or "")
+        self._client: httpx.Client | None = None  # built at the first request: a reading from the store needs none
+
+    def _http(self) -> httpx.Client:
+        """The pooled client, built (and httpx imported, ~70 ms) when the first request is about to go out."""
+        if self._client is not None:
+            return self._client
+        import httpx
+
         try:
             self._request_url = httpx.URL(self.url)
             self._client = httpx.Client(
                 headers={
                     "Accept": "application/json",
                     "Content-Type": "application/json",
-                    "User-Agent": user_agent,
+                    "User-Agent": self._user_agent,
                     "anthropic-beta": OAUTH_BETA,
                 },
-                timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+                timeout=httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s),
                 follow_redirects=False,
                 # Proxy variables are honoured, except for a loopback stand-in (the demo, the tests),
                 # which a corporate proxy could not reach anyway.
-                trust_env=not _is_loopback(parts.hostname or ""),
-                transport=transport,
+                trust_env=not self._loopback,
+                transport=self._transport,
             )
         except (httpx.InvalidURL, OSError, ValueError) as exc:
             raise CommandLineError(f"cannot set up an HTTP client for {self.url}: {_one_line(str(exc))}") from exc
+        return self._client
 
     def __enter__(self) -> UsageClient:
         return self
@@ -270,7 +282,8 @@ class UsageClient:
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     def fetch(self, token: Secret) -> dict[str, Any]:
         """One GET of the usage endpoint; the raw reply (a JSON object) on success, else one of our errors."""
@@ -279,11 +292,12 @@ class UsageClient:
             raise AuthError(
                 "the token is empty or has characters an HTTP header cannot carry; run `claude` to log in again"
             )
+        client = self._http()
+        import httpx
+
         deadline = self._monotonic() + self.timeout_s
         try:
-            with self._client.stream(
-                "GET", self._request_url, headers={"Authorization": f"Bearer {bearer}"}
-            ) as response:
+            with client.stream("GET", self._request_url, headers={"Authorization": f"Bearer {bearer}"}) as response:
                 body = self._read_capped(response, deadline)
         except httpx.TimeoutException as exc:
             waited = self.connect_timeout_s if isinstance(exc, httpx.ConnectTimeout) else self.timeout_s
