@@ -73,6 +73,10 @@ class InPlace:
         self.console.set_alt_screen(False)
 
     def draw(self, renderable: ConsoleRenderable) -> None:
+        if not self.console.is_alt_screen:  # a console without one (legacy Windows): clear and print
+            self.console.clear(home=True)
+            self.console.print(renderable, end="")
+            return
         width, height = self.console.size
         if (width, height) != self._size:  # resized: redraw everything
             self._size, self._previous = (width, height), []
