@@ -111,9 +111,10 @@ class UsageService:
             raise TokenRejected(f"{why}; waiting for Claude Code to refresh the login in {creds.source}", status=status)
         return creds
 
-    def fetch(self) -> Reading:
-        """One attempt: credentials, one request, the parsed reading."""
-        creds = self.current_credentials()
+    def fetch(self, creds: Credentials | None = None) -> Reading:
+        """One attempt: credentials (read now unless the caller just did), one request, the parsed reading."""
+        if creds is None:
+            creds = self.current_credentials()
         try:
             raw = self.client.fetch(creds.token)
         except TokenRejected as exc:
@@ -136,14 +137,19 @@ class UsageService:
         wait_s: float = ONE_SHOT_WAIT_S,
         jitter: Callable[[], float] = random.random,
         on_retry: Callable[[], None] | None = None,
+        creds: Credentials | None = None,
     ) -> Reading:
-        """A one-shot reading: transient failures are retried with back-off and jitter within `wait_s`."""
+        """A one-shot reading: transient failures are retried with back-off and jitter within `wait_s`.
+
+        `creds` serve the first attempt; retries read the store again (Claude Code may have refreshed it).
+        """
         deadline = self.clock.monotonic() + wait_s
         failures = 0
         waited_out_429 = False
         while True:
             try:
-                return self.fetch()
+                first, creds = creds, None
+                return self.fetch(first)
             except RateLimited as exc:
                 wait = exc.retry_after_s
                 # One short Retry-After (at least a second: never a tight loop) is waited out; not two.
@@ -380,9 +386,11 @@ class SharedReader:
             self._note_request(key)
             try:
                 if one_shot:
-                    reading = self.service.fetch_with_retries(wait_s=wait_s, on_retry=lambda: self._note_request(key))
+                    reading = self.service.fetch_with_retries(
+                        wait_s=wait_s, on_retry=lambda: self._note_request(key), creds=creds
+                    )
                 else:
-                    reading = self.service.fetch()
+                    reading = self.service.fetch(creds)  # the credentials read above: not twice per poll
             except RateLimited as exc:
                 until = self._note_rate_limit(key, exc.retry_after_s)
                 stored = self.snapshot(key)
