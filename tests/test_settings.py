@@ -31,6 +31,8 @@ FOREIGN: dict[str, Any] = {
     "padding": 0,
     "refreshInterval": 10,
 }
+# What a default install writes: our entry plus the default refreshInterval.
+ENTRY: dict[str, Any] = {**our_entry(EXE), "refreshInterval": 30}
 
 # A user settings file as people really have them: hooks, permissions, env, model, unicode, odd key order.
 REALISTIC: dict[str, Any] = {
@@ -171,7 +173,7 @@ def test_install_creates_directory_and_file(tmp_path: Path) -> None:
     """A missing config directory and settings.json are created, holding only our entry."""
     path = tmp_path / "new-config" / "settings.json"
     change = install(path, EXE, force=False, now=NOW)
-    assert {"statusLine": our_entry(EXE)} == read_json(path)
+    assert {"statusLine": ENTRY} == read_json(path)
     assert (True, None) == (change.changed, change.backup)
 
 
@@ -188,14 +190,14 @@ def test_install_preserves_other_keys_order_and_values(settings: Path) -> None:
     install(settings, EXE, force=False, now=NOW)
     after = read_json(settings)
     assert [*REALISTIC, "statusLine"] == list(after)
-    assert {**REALISTIC, "statusLine": our_entry(EXE)} == after
+    assert {**REALISTIC, "statusLine": ENTRY} == after
 
 
 def test_install_writes_claude_codes_format(settings: Path) -> None:
     """The new file is two-space indented JSON with raw unicode and a trailing newline."""
     write_json(settings, REALISTIC)
     install(settings, EXE, force=False, now=NOW)
-    expected = json.dumps({**REALISTIC, "statusLine": our_entry(EXE)}, indent=2, ensure_ascii=False) + "\n"
+    expected = json.dumps({**REALISTIC, "statusLine": ENTRY}, indent=2, ensure_ascii=False) + "\n"
     assert expected.encode() == settings.read_bytes()
 
 
@@ -245,7 +247,7 @@ def test_install_updates_our_entry_with_another_path(settings: Path) -> None:
     """Our entry with an old path is updated in place, with a backup."""
     write_json(settings, {"statusLine": our_entry(OTHER_EXE), "model": "opus"})
     change = install(settings, EXE, force=False, now=NOW)
-    assert {"statusLine": our_entry(EXE), "model": "opus"} == read_json(settings)
+    assert {"statusLine": ENTRY, "model": "opus"} == read_json(settings)
     assert (True, settings.with_name(backup_name())) == (change.changed, change.backup)
 
 
@@ -316,10 +318,10 @@ def test_install_refuses_status_line_of_odd_type(settings: Path) -> None:
 
 
 def test_force_replaces_foreign_status_line(settings: Path) -> None:
-    """With force, another tool's statusLine is replaced by ours."""
+    """With force, another tool's statusLine gets our command and keeps its own refreshInterval."""
     write_json(settings, {"model": "opus", "statusLine": FOREIGN})
     install(settings, EXE, force=True, now=NOW)
-    assert {"model": "opus", "statusLine": our_entry(EXE)} == read_json(settings)
+    assert {"model": "opus", "statusLine": {**our_entry(EXE), "refreshInterval": 10}} == read_json(settings)
 
 
 def test_force_keeps_the_old_entry_in_the_backup(settings: Path) -> None:
@@ -338,7 +340,7 @@ def test_install_treats_empty_file_as_empty_object(settings: Path, content: byte
     """An empty or whitespace-only settings.json counts as {} and is backed up before the rewrite."""
     settings.write_bytes(content)
     change = install(settings, EXE, force=False, now=NOW)
-    assert {"statusLine": our_entry(EXE)} == read_json(settings)
+    assert {"statusLine": ENTRY} == read_json(settings)
     assert content == settings.with_name(backup_name()).read_bytes()
     assert True is change.changed
 
@@ -358,14 +360,14 @@ def test_install_keeps_a_symlinked_settings_file_a_symlink(settings: Path, tmp_p
     write_json(target, {"model": "opus"})
     settings.symlink_to(target)
     install(settings, EXE, force=False, now=NOW)
-    assert (True, {"model": "opus", "statusLine": our_entry(EXE)}) == (settings.is_symlink(), read_json(target))
+    assert (True, {"model": "opus", "statusLine": ENTRY}) == (settings.is_symlink(), read_json(target))
 
 
 def test_install_handles_lone_surrogates(settings: Path) -> None:
     """A string UTF-8 cannot carry raw (a lone surrogate escape) survives as an escape."""
     settings.write_text('{"odd": "\\ud800"}\n', encoding="utf-8")
     install(settings, EXE, force=False, now=NOW)
-    assert {"odd": "\ud800", "statusLine": our_entry(EXE)} == read_json(settings)
+    assert {"odd": "\ud800", "statusLine": ENTRY} == read_json(settings)
 
 
 def test_failed_replace_leaves_original_and_no_temp_file(settings: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ timestamped backup, atomic replace, refusing a malformed file byte-identical) is
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -29,6 +30,17 @@ def installed_executable() -> str:
     return f"{sys.executable} -m claude_usage"
 
 
+def _seconds(text: str) -> int:
+    """A --refresh-interval value: whole seconds, 1 or more, or 0 for none."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, or 0 for none: {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> argparse.NoReturn:  # type: ignore[name-defined]
@@ -40,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     install.add_argument("--force", action="store_true", help="replace another tool's status line")
     install.add_argument("--chain", metavar="COMMAND", help="keep another status line command, shown above ours")
     install.add_argument("--format", metavar="FORMAT", help="our line's format (see the README)")
+    install.add_argument(
+        "--refresh-interval",
+        metavar="SECONDS",
+        type=_seconds,
+        default=settings.DEFAULT_REFRESH_INTERVAL,
+        help="also re-run the line every SECONDS, so countdowns move while Claude Code idles; added only when"
+        " the entry has no refreshInterval (default: %(default)s; 0: add none)",
+    )
     sub.add_parser("uninstall", help="remove our statusLine (another tool's is left alone)")
     return parser
 
@@ -64,7 +84,10 @@ def manage(argv: list[str]) -> int:
                 raise CommandLineError(
                     "cannot find the installed claude-usage command on PATH; install it (pipx install .) first"
                 )
-            change = settings.install(path, executable, force=args.force, now=now, options=options)
+            interval = args.refresh_interval or None
+            change = settings.install(
+                path, executable, force=args.force, now=now, options=options, refresh_interval=interval
+            )
         else:
             change = settings.uninstall(path, now=now)
     except ClaudeUsageError as exc:
@@ -74,6 +97,24 @@ def manage(argv: list[str]) -> int:
         print(f"claude-usage: cannot update {path}: {exc.strerror or exc}", file=sys.stderr)
         return int(ExitCode.COMMAND_LINE)
     print(change.message)
-    if args.action == "install" and change.changed:
-        print('tip: add "refreshInterval": 60 to the statusLine entry so the countdown moves while Claude idles')
+    if args.action == "install":
+        print(_interval_note(change.status_line, args.refresh_interval or None))
     return 0
+
+
+def _interval_note(status_line: object, asked: int | None) -> str:
+    """Which refreshInterval the installed entry has, and whether it was already there."""
+    entry = status_line if isinstance(status_line, dict) else {}
+    if "refreshInterval" not in entry:
+        return (
+            "refreshInterval: none; Claude Code re-runs the line only on its own updates (--refresh-interval adds one)"
+        )
+    value = entry["refreshInterval"]
+    shown = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 1:
+        return f"refreshInterval: {shown} is the existing entry's and not seconds >= 1, so Claude Code ignores it"
+    if value == asked:
+        return f"refreshInterval: {shown} seconds, so countdowns move while Claude Code idles"
+    return (
+        f"refreshInterval: {shown} seconds, kept from the existing entry (edit {settings.SETTINGS_NAME} to change it)"
+    )

@@ -12,8 +12,15 @@ Decisions:
 - An empty or whitespace-only file counts as `{}`; it is still backed up before it is rewritten.
 - The rewrite is Claude Code's own format: `json.dumps(indent=2, ensure_ascii=False)` plus a newline.
   Every other key keeps its position and value; only number spellings may change (`1e3` -> `1000.0`).
-- Re-installing over our own entry updates `type` and `command` in place and keeps the user's other
-  keys of that entry (`padding`, `refreshInterval`, `hideVimModeIndicator`).
+- Re-installing over our own entry, or replacing another tool's (`--force`, or `--chain` of exactly
+  its command), updates `type` and `command` in place and keeps the entry's other keys (`padding`,
+  `refreshInterval`, `hideVimModeIndicator`); a new entry gets `"padding": 0`. `refreshInterval` is
+  added (30 s unless told otherwise) only when the entry has none.
+- Claude Code rewrites the file too (at start-up, for one): just before the atomic replace the file is
+  read again, and if it changed, our change is decided again on the fresh content (which may now be
+  malformed, foreign or already ours) and written again, up to 5 rounds, so another writer's keys are
+  not undone (only a write landing between that last read and the rename could be; there is no lock
+  Claude Code honours). The backup holds the content we actually replaced.
 - A symlinked `settings.json` (dotfile managers) stays a symlink: its target is rewritten; the backup
   goes beside the link, where the user looks.
 - Backup names use the local wall-clock time of `now`: `settings.json.bak-YYYYmmdd-HHMMSS[-N]`.
@@ -32,14 +39,14 @@ import re
 import shlex
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from claude_usage.adapters.paths import ClaudePaths
 from claude_usage.errors import CommandLineError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from datetime import datetime
     from pathlib import Path
 
@@ -47,6 +54,7 @@ OUR_SUBCOMMAND = "statusline"
 SETTINGS_NAME = "settings.json"
 KEY = "statusLine"
 NEW_FILE_MODE = 0o600
+DEFAULT_REFRESH_INTERVAL = 30  # seconds; countdowns have minute resolution (docs/statusline.md §8)
 
 _FIX = "fix or move it, then try again"
 _MISSING = object()
@@ -58,6 +66,7 @@ _PREFIXES = frozenset({"exec", "env"})
 _OPERATOR_CHARS = frozenset("();<>|&")
 _PYTHON_FLAGS_WITH_VALUE = frozenset({"-X", "-W"})
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ROUNDS = 5  # reads of a file another writer keeps rewriting before we give up
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,16 @@ class SettingsChange:
     changed: bool
     backup: Path | None
     message: str
+    status_line: object = field(default=None, compare=False)  # install: the statusLine value now in the file
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One decision over one reading of the file: the document to write (None: nothing to do) and why."""
+
+    doc: dict[str, object] | None
+    message: str
+    status_line: object = None
 
 
 def settings_path(env: Mapping[str, str]) -> Path:
@@ -95,44 +114,63 @@ def is_ours(status_line: object) -> bool:
     return "\\" in command and _runs_our_statusline(command.replace("\\", "/"))
 
 
-def install(path: Path, executable: str, *, force: bool, now: datetime, options: Sequence[str] = ()) -> SettingsChange:
-    """Point `statusLine` in `path` at our status line; refuses another tool's entry unless `force`."""
-    original = _read(path)
-    doc = {} if original is None else _parse(path, original)
-    entry = our_entry(executable, options=options)
-    current = doc.get(KEY, _MISSING)
-    if current is _MISSING:
-        done = f"installed the status line in {path}"
-    elif isinstance(current, dict) and is_ours(current):
-        entry = {**current, "type": "command", "command": entry["command"]}
-        entry.setdefault("padding", 0)
-        if _dump(entry) == _dump(current):
-            return SettingsChange(path, False, None, f"the status line is already installed in {path}")
-        done = f"updated the status line in {path}"
-    elif not force and not _chains(options, current):
-        raise CommandLineError(_refusal(path, current))
-    else:
-        done = f"replaced the status line of another command ({_describe(current)}) in {path}"
-    doc[KEY] = entry  # an existing key keeps its position; a new one goes last
-    backup = _write(path, original, doc, now)
-    return SettingsChange(path, True, backup, f"{done} ({_backup_note(backup)})")
+def install(
+    path: Path,
+    executable: str,
+    *,
+    force: bool,
+    now: datetime,
+    options: Sequence[str] = (),
+    refresh_interval: int | None = DEFAULT_REFRESH_INTERVAL,
+) -> SettingsChange:
+    """Point `statusLine` in `path` at our status line; refuses another tool's entry unless `force`.
+
+    `refresh_interval` (seconds) is added as `refreshInterval` when the entry has none; None adds none.
+    """
+    ours = our_entry(executable, options=options)
+
+    def plan(doc: dict[str, object] | None) -> _Plan:
+        doc = {} if doc is None else doc
+        current = doc.get(KEY, _MISSING)
+        if current is _MISSING:
+            entry, done = dict(ours), f"installed the status line in {path}"
+        elif isinstance(current, dict) and is_ours(current):
+            entry = {**current, "type": "command", "command": ours["command"]}
+            entry.setdefault("padding", 0)
+            done = f"updated the status line in {path}"
+        elif not force and not _chains(options, current):
+            raise CommandLineError(_refusal(path, current))
+        else:
+            kept = current if isinstance(current, dict) else ours
+            entry = {**kept, "type": "command", "command": ours["command"]}
+            done = f"replaced the status line of another command ({_describe(current)}) in {path}"
+        if refresh_interval is not None:
+            entry.setdefault("refreshInterval", refresh_interval)
+        if current is not _MISSING and _dump(entry) == _dump(current):
+            return _Plan(None, f"the status line is already installed in {path}", current)
+        doc[KEY] = entry  # an existing key keeps its position; a new one goes last
+        return _Plan(doc, done, entry)
+
+    return _edit(path, now, plan)
 
 
 def uninstall(path: Path, *, now: datetime) -> SettingsChange:
     """Remove `statusLine` from `path` if it is ours; another tool's entry is left alone."""
-    original = _read(path)
-    if original is None:
-        return SettingsChange(path, False, None, f"no status line to remove: {path} does not exist")
-    doc = _parse(path, original)
-    current = doc.get(KEY, _MISSING)
-    if current is _MISSING:
-        return SettingsChange(path, False, None, f"no status line to remove in {path}")
-    if not is_ours(current):
-        note = f"the status line in {path} belongs to another command ({_describe(current)}); left it alone"
-        return SettingsChange(path, False, None, note)
-    del doc[KEY]
-    backup = _write(path, original, doc, now)
-    return SettingsChange(path, True, backup, f"removed the status line from {path} ({_backup_note(backup)})")
+
+    def plan(doc: dict[str, object] | None) -> _Plan:
+        if doc is None:
+            return _Plan(None, f"no status line to remove: {path} does not exist")
+        current = doc.get(KEY, _MISSING)
+        if current is _MISSING:
+            return _Plan(None, f"no status line to remove in {path}")
+        if not is_ours(current):
+            return _Plan(
+                None, f"the status line in {path} belongs to another command ({_describe(current)}); left it alone"
+            )
+        del doc[KEY]
+        return _Plan(doc, f"removed the status line from {path}")
+
+    return _edit(path, now, plan)
 
 
 # -- recognising our command ------------------------------------------------------------------------
@@ -258,24 +296,56 @@ def _dump(value: object) -> str:
     return text
 
 
-def _write(path: Path, original: bytes | None, doc: dict[str, object], now: datetime) -> Path | None:
-    """Back up `original` (if any), then replace the file with `doc` atomically; returns the backup."""
-    data = _dump(doc).encode("utf-8")
-    target = path.resolve() if path.is_symlink() else path
+def _edit(path: Path, now: datetime, plan: Callable[[dict[str, object] | None], _Plan]) -> SettingsChange:
+    """Apply `plan` to the file's content (None: no file) and replace it, deciding again if it changed."""
+    content = _read(path)
+    decision = plan(_load(path, content))
+    backup: Path | None = None
+    backed_up: bytes | None = None
+    try:
+        for _ in range(_ROUNDS):
+            if decision.doc is None:
+                _discard(backup)
+                return SettingsChange(path, False, None, decision.message, decision.status_line)
+            target = path.resolve() if path.is_symlink() else path
+            mode = _mode(path, target, content)
+            if backup is not None and backed_up != content:
+                _discard(backup)
+                backup = None
+            if backup is None and content is not None:
+                backup, backed_up = _backup(path, content, mode, now), content
+            replaced, content = _replace(path, target, _dump(decision.doc).encode("utf-8"), mode, content)
+            if replaced:
+                note = _backup_note(backup)
+                return SettingsChange(path, True, backup, f"{decision.message} ({note})", decision.status_line)
+            decision = plan(_load(path, content))
+    except BaseException:
+        _discard(backup)
+        raise
+    _discard(backup)
+    raise CommandLineError(f"{path} changed while we were editing it; nothing was written, try again")
+
+
+def _load(path: Path, content: bytes | None) -> dict[str, object] | None:
+    return None if content is None else _parse(path, content)
+
+
+def _mode(path: Path, target: Path, content: bytes | None) -> int:
+    """The permission bits to keep: the file's own, or 0600 for a file we create."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        mode = NEW_FILE_MODE if original is None else stat.S_IMODE(os.stat(target).st_mode)
+        return NEW_FILE_MODE if content is None else stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return NEW_FILE_MODE  # removed since we read it: the re-read before the replace notices
     except OSError as exc:
         raise CommandLineError(f"cannot write {path}: {_reason(exc)}") from exc
-    backup = None if original is None else _backup(path, original, mode, now)
-    try:
-        _replace(path, target, data, mode, original)
-    except BaseException:
-        if backup is not None:
-            with contextlib.suppress(OSError):
-                backup.unlink()
-        raise
-    return backup
+
+
+def _discard(backup: Path | None) -> None:
+    """Remove a backup of content we did not replace after all."""
+    if backup is not None:
+        with contextlib.suppress(OSError):
+            backup.unlink()
 
 
 def _backup(path: Path, original: bytes, mode: int, now: datetime) -> Path:
@@ -301,16 +371,27 @@ def _backup(path: Path, original: bytes, mode: int, now: datetime) -> Path:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _replace(path: Path, target: Path, data: bytes, mode: int, original: bytes | None) -> None:
-    """Write a temp file beside `target`, check nobody changed the file meanwhile, `os.replace` it."""
+def _before_recheck(target: Path) -> None:
+    """Nothing; the moment another writer may slip in before our re-read (tests play that writer here)."""
+
+
+def _replace(path: Path, target: Path, data: bytes, mode: int, expected: bytes | None) -> tuple[bool, bytes | None]:
+    """Write a temp file beside `target` and, if the file still holds `expected`, `os.replace` it.
+
+    Returns (True, `expected`) once replaced, else (False, the file's new content, None when it is gone).
+    """
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent)
     except OSError as exc:
         raise CommandLineError(f"cannot write {path}: {_reason(exc)}") from exc
     try:
         _fill(fd, data, mode)
-        if _read(target) != original:
-            raise CommandLineError(f"{path} changed while we were editing it; nothing was written, try again")
+        _before_recheck(target)
+        fresh = _read(target)
+        if fresh != expected:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            return False, fresh
         os.replace(tmp_name, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -325,6 +406,7 @@ def _replace(path: Path, target: Path, data: bytes, mode: int, original: bytes |
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+    return True, expected
 
 
 def _fill(fd: int, data: bytes, mode: int) -> None:
