@@ -6,10 +6,13 @@ import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import platformdirs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from claude_usage.adapters import account, paths
 from claude_usage.adapters.store import Store
@@ -96,6 +99,25 @@ def test_key_for_account_id_splits_at_the_colon() -> None:
 def test_fingerprint_is_16_hex_digits_of_sha256() -> None:
     """A token's fingerprint is the first 16 hex digits of its sha256."""
     assert TOKEN_FP == account.fingerprint(TEST_TOKEN)
+
+
+@given(st.text())
+def test_fingerprint_matches_hashlib(text: str) -> None:
+    """The built-in sha256 gives byte for byte hashlib's digest, for any text."""
+    assert hashlib.sha256(text.encode()).hexdigest()[:16] == account.fingerprint(text)
+
+
+def test_fingerprint_does_not_use_hashlib() -> None:
+    """The sha256 is the interpreter's built-in one, which loads without hashlib's OpenSSL set-up."""
+    assert hashlib.sha256 is not account._find_sha256()
+
+
+def test_fingerprint_falls_back_to_hashlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a built-in sha256 module the fingerprint comes from hashlib, unchanged."""
+    monkeypatch.setitem(sys.modules, "_sha2", None)  # None in sys.modules makes the import fail
+    monkeypatch.setitem(sys.modules, "_sha256", None)
+    monkeypatch.setattr(account, "_new_sha256", None)
+    assert (TOKEN_FP, hashlib.sha256) == (account.fingerprint(TEST_TOKEN), account._find_sha256())
 
 
 # -- ids from Claude Code's files ---------------------------------------------------------------------

@@ -102,8 +102,6 @@ def test_credits_state(extra: dict[str, object], expected: str) -> None:
 
 def test_an_unconfirmed_100_does_not_bind() -> None:
     """A status-line 100 % that no other source confirms is not reported as blocking."""
-    from dataclasses import replace
-
     usage = parse_usage({"five_hour": {"utilization": 100.0, "resets_at": "2026-11-24T15:00:00+00:00"}})
-    unconfirmed = replace(usage, windows=tuple(replace(w, unconfirmed=True) for w in usage.windows))
+    unconfirmed = usage._replace(windows=tuple(w._replace(unconfirmed=True) for w in usage.windows))
     assert binding(unconfirmed, {}, NOW) is None

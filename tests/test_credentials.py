@@ -469,9 +469,9 @@ def test_secret_text_forms_hide_token() -> None:
 
 
 def test_credentials_asdict_hides_token(env: dict[str, str], clock: FakeClock, store: Path) -> None:
-    """dataclasses.asdict of Credentials keeps the Secret whole, so its repr shows no token."""
+    """Credentials as a dict (`_asdict`) keep the Secret whole, so its repr shows no token."""
     write_store(store, login())
-    assert TOKEN not in repr(dataclasses.asdict(reader(env, clock).read()))
+    assert TOKEN not in repr(reader(env, clock).read()._asdict())
 
 
 def test_secret_equal_and_hashable_by_value() -> None:

@@ -21,7 +21,7 @@ CET = timezone(timedelta(hours=1))  # a fixed local zone, one hour ahead of UTC
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # a Tuesday
 
 
-def window(resets_at: datetime | None, *, utilization: float = 78.0, kind: WindowKind = WindowKind.WINDOW) -> Window:
+def window(resets_at: datetime | None, *, utilization: float = 78.0, kind: str = WindowKind.WINDOW) -> Window:
     return Window(key="five_hour", label="Current session", utilization=utilization, resets_at=resets_at, kind=kind)
 
 
@@ -75,7 +75,7 @@ def test_percent_text_over_100() -> None:
         (112.4, Level.ALARM),
     ],
 )
-def test_level_thresholds(utilization: float, expected: Level) -> None:
+def test_level_thresholds(utilization: float, expected: str) -> None:
     """Below 50 is calm, 50 up to 80 a warning, 80 and over an alarm."""
     assert expected == fmt.level(utilization)
 

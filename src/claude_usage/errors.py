@@ -16,29 +16,27 @@ involved and never a token. Only `cli.main` turns them into exit codes::
 
 from __future__ import annotations
 
-import enum
-
 # Not `typing.TYPE_CHECKING`: the status line imports this module and must not pay for `typing`.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
-    from typing import ClassVar
+    from typing import ClassVar, Final
 
 
-class ExitCode(enum.IntEnum):
-    """The documented exit statuses of `claude-usage`."""
+class ExitCode:
+    """The documented exit statuses of `claude-usage`: plain ints, so importing this module loads no `enum`."""
 
-    OK = 0
-    UNEXPECTED = 1
-    COMMAND_LINE = 2
-    AUTH = 3
-    UNAVAILABLE = 4
+    OK: Final = 0
+    UNEXPECTED: Final = 1
+    COMMAND_LINE: Final = 2
+    AUTH: Final = 3
+    UNAVAILABLE: Final = 4
 
 
 class ClaudeUsageError(Exception):
     """One line for the user: names the file or URL, never a token."""
 
-    exit_code: ClassVar[ExitCode] = ExitCode.UNEXPECTED
+    exit_code: ClassVar[int] = ExitCode.UNEXPECTED
 
 
 class CommandLineError(ClaudeUsageError):

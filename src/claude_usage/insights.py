@@ -7,8 +7,7 @@ giving the time it was first and last seen. Imports no Rich and no sqlite3 (the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.core import pace as pace_maths
 from claude_usage.core.binding import Binding, binding
@@ -22,13 +21,15 @@ if TYPE_CHECKING:
     from claude_usage.core.model import Usage, Window
 
 
-@dataclass(frozen=True, slots=True)
-class Insights:
-    """Per window key: pace, forecast and trajectory; and the binding limit."""
+class Insights(NamedTuple):
+    """Per window key: pace, forecast and trajectory; and the binding limit.
 
-    pace: dict[str, Pace] = field(default_factory=dict)
-    forecasts: dict[str, Forecast] = field(default_factory=dict)
-    trajectories: dict[str, list[Sample]] = field(default_factory=dict)
+    The dicts are required: a named tuple's default would be one dict shared by every instance.
+    """
+
+    pace: dict[str, Pace]
+    forecasts: dict[str, Forecast]
+    trajectories: dict[str, list[Sample]]
     binding: Binding | None = None
 
 

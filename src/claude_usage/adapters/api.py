@@ -4,11 +4,13 @@ This module owns the request (URL, headers, timeouts, proxies) and the mapping o
 to `claude_usage.errors`; it is the only module that imports httpx. It sends exactly one request per
 `fetch` and never retries: the service owns the retry policy (`core/budget.py`). Error messages are one
 line, name the URL and never contain the token (server text is redacted and truncated, too).
+
+Light at module level, because the one-shot path imports it even when the store answers: httpx, the wire
+parser (and with it the model), `email.utils`, `ipaddress` and `urllib.parse` load only when needed.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import math
 import os
@@ -17,11 +19,9 @@ import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from claude_usage.adapters.paths import home
 from claude_usage.clock import SystemClock
-from claude_usage.core.wire import in_band_error, parse_retry_after
 from claude_usage.errors import (
     AuthError,
     BadReply,
@@ -62,6 +62,7 @@ _ENTRYPOINT = re.compile(r"[A-Za-z0-9._/-]{1,64}")
 _TOKEN = re.compile(r"[\x21-\x7e]+")
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]+")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+_IPV4_CHARS = re.compile(r"[0-9.]+")  # all an IPv4 address (the only kind without a `:`) can be made of
 # Terminal control characters (C0, DEL, C1): server text must not move the cursor or retitle the window.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Anthropic keys and tokens, whoever they belong to.
@@ -79,6 +80,10 @@ def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tup
     """
     raw = override if override is not None else (env.get("CLAUDE_USAGE_API_URL") or DEFAULT_BASE_URL)
     text = raw.strip()
+    if text == DEFAULT_BASE_URL:
+        return text, False  # known good: no URL parser (from 3.12 `urllib.parse` loads `ipaddress`, ~5 ms)
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(text)
         host = parts.hostname
@@ -112,6 +117,10 @@ def _is_loopback(host: str) -> bool:
         return True
     if ":" in host:  # an IPv6 literal, where `%` starts a zone (`::1%25lo0`)
         host = host.split("%", 1)[0]
+    elif not _IPV4_CHARS.fullmatch(host):
+        return False  # a name: no need to load `ipaddress` (~5 ms) to learn it is not an address
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -234,13 +243,17 @@ class UsageClient:
         self._clock: Clock = clock or SystemClock()
         if not _HEADER_TEXT.fullmatch(user_agent):
             raise CommandLineError("the User-Agent must be printable ASCII (it is sent as a header)")
-        parts = urlsplit(self.url)
-        if parts.username is not None or parts.password is not None:
-            # httpx would send them as Basic auth instead of the bearer token.
-            raise CommandLineError(f"API URL {_redact_userinfo(base_url)!r} must not contain credentials")
+        self._loopback = False
+        if self.base_url != DEFAULT_BASE_URL:  # the default needs no URL parser (see resolve_base_url)
+            from urllib.parse import urlsplit
+
+            parts = urlsplit(self.url)
+            if parts.username is not None or parts.password is not None:
+                # httpx would send them as Basic auth instead of the bearer token.
+                raise CommandLineError(f"API URL {_redact_userinfo(base_url)!r} must not contain credentials")
+            self._loopback = _is_loopback(parts.hostname or "")
         self._user_agent = user_agent
         self._transport = transport
-        self._loopback = _is_loopback(parts.hostname or "")
         self._client: httpx.Client | None = None  # built at the first request: a reading from the store needs none
 
     def _http(self) -> httpx.Client:
@@ -350,6 +363,8 @@ class UsageClient:
                 what = _describe_non_json(parsed, body, response)
                 content_type = _content_type(response) or "no content type"
                 raise BadReply(f"{self.url} returned {what}, not the usage JSON (HTTP {status}, {content_type})")
+            from claude_usage.core.wire import in_band_error  # here: a reading from the store loads no parser
+
             error = in_band_error(parsed)
             if error is None:
                 return parsed
@@ -377,6 +392,8 @@ class UsageClient:
         raise UnavailableError(f"{self.url} answered HTTP {status}{detail}")
 
     def _rate_limited(self, response: httpx.Response, what: str) -> RateLimited:
+        from claude_usage.core.wire import parse_retry_after
+
         now = self._clock.now()
         retry_after_s = parse_retry_after(response.headers.get("Retry-After"), now)
         if retry_after_s is not None and not retry_after_s <= MAX_RETRY_AFTER_S:

@@ -11,21 +11,17 @@ Must not import rich, httpx or sqlite3.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import hmac
 import json
 import os
 import re
-import shutil
 import stat
-import subprocess
 import sys
-import threading
-from dataclasses import dataclass
+from _operator import _compare_digest  # hmac.compare_digest itself; `import hmac` loads hashlib (~4 ms)
+from _thread import allocate_lock  # threading.Lock itself, without importing threading (~1.5 ms)
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from claude_usage.adapters.account import fingerprint
 from claude_usage.adapters.paths import ClaudePaths
 from claude_usage.clock import SystemClock
 from claude_usage.core.fmt import plan_label
@@ -62,14 +58,14 @@ _PROVIDER_VARS = (
 _FALSY = frozenset({"", "0", "false", "no", "off"})
 
 # One keychain read at a time in this process, so macOS never stacks identical prompts.
-_KEYCHAIN_LOCK = threading.Lock()
+_KEYCHAIN_LOCK = allocate_lock()
 
 
 class Secret:
     """An access token that never shows itself: `repr` and `str` give a fingerprint prefix only.
 
-    A plain slotted class, not a dataclass, so that `dataclasses.asdict`/`astuple`/`replace` and
-    `vars` cannot reach the token; immutable, equal and hashable by value.
+    A plain slotted class, not a dataclass or a tuple, so that `dataclasses.asdict`, `_asdict`, unpacking
+    and `vars` cannot reach the token; immutable, equal and hashable by value.
     """
 
     __slots__ = ("_value",)
@@ -85,13 +81,13 @@ class Secret:
         raise AttributeError(f"{type(self).__name__} is immutable")
 
     def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
-        # copy/deepcopy (which `dataclasses.asdict` of a Credentials uses) would otherwise set the slot.
+        # copy/deepcopy would otherwise set the slot, which __setattr__ refuses.
         return (Secret, (self._value,))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Secret):
             return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return _compare_digest(self._value.encode(), other._value.encode())
 
     def __hash__(self) -> int:
         return hash(self._value)
@@ -99,7 +95,7 @@ class Secret:
     @property
     def fingerprint(self) -> str:
         """sha256 of the token, first 16 hex digits: safe to show, compare and key caches by."""
-        return hashlib.sha256(self._value.encode()).hexdigest()[:16]
+        return fingerprint(self._value)
 
     def reveal(self) -> str:
         """The token itself; only the HTTP adapter calls this."""
@@ -112,8 +108,7 @@ class Secret:
         return self.__repr__()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Credentials:
+class Credentials(NamedTuple):
     """One usable login: the token, what we know about it, and notices for the user."""
 
     token: Secret
@@ -126,8 +121,7 @@ class Credentials:
     from_env: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Missing:
+class _Missing(NamedTuple):
     """No stored login: `what` says where we looked; `keychain_problem` why the keychain gave nothing."""
 
     what: str
@@ -247,7 +241,7 @@ class CredentialReader:
                 f"{billing} is set, so Claude Code in this shell bills the API key or provider, "
                 f"not your subscription; the numbers shown are {whose}",
             )
-        return dataclasses.replace(creds, notes=tuple(notes))
+        return creds._replace(notes=tuple(notes))
 
     def _not_logged_in(self, missing: _Missing) -> AuthError:
         if missing.keychain_problem:
@@ -345,6 +339,9 @@ class CredentialReader:
 
     def _run_security(self, service: str) -> tuple[bytes | None, str | None]:
         """(item bytes or None when there is no item, problem or None); read-only, never `security -i`."""
+        import shutil
+        import subprocess  # here, not at the top: only macOS runs it, and it costs every start ~5 ms
+
         exe = shutil.which("security", path=self._env.get("PATH"))
         if exe is None:
             return None, "the `security` tool is not on PATH"

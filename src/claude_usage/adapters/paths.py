@@ -71,11 +71,11 @@ def keychain_service(env: Mapping[str, str]) -> str:
     hashed = secure if secure else _nonempty(env, "CLAUDE_CONFIG_DIR")
     dir_suffix = ""
     if hashed:
-        import hashlib
         import unicodedata
 
-        digest = hashlib.sha256(unicodedata.normalize("NFC", hashed).encode()).hexdigest()
-        dir_suffix = "-" + digest[:8]
+        from claude_usage.adapters.account import fingerprint  # sha256 without hashlib; account imports us
+
+        dir_suffix = "-" + fingerprint(unicodedata.normalize("NFC", hashed))[:8]
     return f"Claude Code{_oauth_suffix(env)}-credentials{dir_suffix}"
 
 

@@ -9,8 +9,7 @@ The reason says which rule applied and what the paid usage credits can do about 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.core.model import WindowKind
 
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
     from claude_usage.core.pace import Forecast
 
 
-@dataclass(frozen=True, slots=True)
-class Binding:
+class Binding(NamedTuple):
     """The binding limit: its key and label, why it binds, and when it frees up (its reset)."""
 
     key: str
@@ -36,7 +34,7 @@ def used_up(window: Window) -> bool:
     """At or over 100 % (as shown: the floor), or a critical, active `limits[]` entry."""
     if window.reset_passed or window.unconfirmed:
         return False  # not current, or a status-line 100 % nobody confirms
-    critical = window.kind is WindowKind.LIMIT and window.severity == "critical" and window.is_active is True
+    critical = window.kind == WindowKind.LIMIT and window.severity == "critical" and window.is_active is True
     return math.floor(window.utilization) >= 100 or critical
 
 
@@ -60,7 +58,7 @@ def _latest_reset(window: Window) -> float:
 
 def binding(usage: Usage, forecasts: Mapping[str, Forecast], now: datetime) -> Binding | None:
     """The limit that binds now, or the one forecast to run out first; None when nothing is in sight."""
-    limits = [w for w in usage.windows if w.kind is not WindowKind.CREDIT and not w.reset_passed]
+    limits = [w for w in usage.windows if w.kind != WindowKind.CREDIT and not w.reset_passed]
     credits = credits_state(usage.extra_usage)
     suffix = f"; {credits}" if credits else ""
     blocked = [w for w in limits if used_up(w)]

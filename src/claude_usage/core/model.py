@@ -1,34 +1,35 @@
-"""The usage model: frozen, slotted dataclasses shared by the loop, the store and the renderers."""
+"""The usage model: immutable named tuples shared by the loop, the store and the renderers.
+
+`typing.NamedTuple`, not frozen dataclasses: `dataclasses` imports `inspect` (~10 ms) and builds its
+methods with `exec` at import time, on every one-shot run. Being tuples, these compare equal to a plain
+tuple of the same values and serialize to JSON as lists; change one with `x._replace(field=value)`.
+"""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final, NamedTuple
 
 from claude_usage.core.times import FIVE_HOURS as FIVE_HOURS
 from claude_usage.core.times import SEVEN_DAYS as SEVEN_DAYS
 
 
-class WindowKind(str, enum.Enum):
-    """What a row on screen stands for."""
+class WindowKind:
+    """What a row on screen stands for: the values of `Window.kind` (plain strings, no `enum`)."""
 
-    WINDOW = "window"  # a top-level rolling limit window (five_hour, seven_day, ...)
-    LIMIT = "limit"  # an entry of limits[]
-    CREDIT = "credit"  # one-time and promotional credits (cinder_cove, wattle_ember, promo_credits)
+    WINDOW: Final = "window"  # a top-level rolling limit window (five_hour, seven_day, ...)
+    LIMIT: Final = "limit"  # an entry of limits[]
+    CREDIT: Final = "credit"  # one-time and promotional credits (cinder_cove, wattle_ember, promo_credits)
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
+class Money(NamedTuple):
     """An amount in integer minor units (cents; yen for zero-decimal currencies) and an ISO currency."""
 
     minor: int
     currency: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Window:
+class Window(NamedTuple):
     """One limit as the source gave it.
 
     `utilization` is a percent (0-100, may exceed 100) exactly as received; `resets_at` is aware UTC.
@@ -39,7 +40,7 @@ class Window:
     label: str
     utilization: float
     resets_at: datetime | None
-    kind: WindowKind = WindowKind.WINDOW
+    kind: str = WindowKind.WINDOW  # one of WindowKind's values
     period: timedelta | None = None
     severity: str | None = None
     is_active: bool | None = None
@@ -51,8 +52,7 @@ class Window:
     unconfirmed: bool = False  # a status-line 100 % that no other source confirms (see core/observe.py)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExtraUsage:
+class ExtraUsage(NamedTuple):
     """Paid usage credits (`extra_usage`); money in minor units of `currency`."""
 
     is_enabled: bool | None
@@ -64,8 +64,7 @@ class ExtraUsage:
     spend_limit_reached: bool | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Usage:
+class Usage(NamedTuple):
     """Everything one reply says about the account's limits."""
 
     windows: tuple[Window, ...]
@@ -73,12 +72,11 @@ class Usage:
     observed_at: datetime | None = None  # when the reply carrying extra_usage was observed
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reading:
+class Reading(NamedTuple):
     """One good reading: the parsed usage, when and where it came from, the plan, the raw reply."""
 
     usage: Usage
     fetched_at: datetime
     source: str
+    raw: dict[str, Any]  # required: a named tuple's default would be one dict shared by every reading
     plan: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -1,6 +1,6 @@
 """Pace and forecast maths for one limit window: pure, no I/O, no clock (callers pass `now`).
 
-Imports stdlib value modules (`datetime`, `math`, `itertools`, `dataclasses`) and `core` only; never `os`,
+Imports stdlib value modules (`datetime`, `math`, `itertools`, `typing`) and `core` only; never `os`,
 `pathlib`, `time` or a clock.
 
 **Pace** compares the share of the window used with the share of its period elapsed. A window of period
@@ -50,9 +50,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.core import fmt
 from claude_usage.core.times import FIVE_HOURS, SEVEN_DAYS
@@ -78,8 +77,7 @@ _SHORT_PERIOD = timedelta(days=1)  # periods up to this scale like the 5-hour wi
 _Point = tuple[datetime, float]
 
 
-@dataclass(frozen=True, slots=True)
-class Pace:
+class Pace(NamedTuple):
     """Where a window stands against an even pace through its period."""
 
     elapsed_pct: float  # share of the window elapsed, 0-100
@@ -116,16 +114,14 @@ def pace(window: Window, now: datetime, *, tolerance_pct: float = ON_PACE_TOLERA
     return Pace(elapsed_pct=elapsed, delta_pct=delta, label=label)
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
+class Sample(NamedTuple):
     """One observed utilization of a window: `at` aware, `pct` a percent as received."""
 
     at: datetime
     pct: float
 
 
-@dataclass(frozen=True, slots=True)
-class Forecast:
+class Forecast(NamedTuple):
     """Where a window's usage is heading; all None (method `insufficient-data`) without a forecast.
 
     `resets_at` is the reset the forecast was made against, for `text()`; it is not part of the JSON.

@@ -8,9 +8,8 @@ that window (or, for the last one, its last sighting). Pure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,8 +34,7 @@ class RowLike(Protocol):
     def last_seen_at(self) -> datetime: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WindowSummary:
+class WindowSummary(NamedTuple):
     """One past (or current) window of one limit."""
 
     account: str

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict
 
 from claude_usage.core.model import (
@@ -133,6 +131,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         pass
     else:
         return max(0.0, seconds) if math.isfinite(seconds) else None
+    from email.utils import parsedate_to_datetime  # ~11 ms, and only a 429 with an HTTP date needs it
+
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -216,7 +216,7 @@ def _dollars(value: object, path: str) -> Money | None:
     return Money(round(cents), "USD")
 
 
-def _window(key: str, value: dict[str, Any], path: str, *, label: str, kind: WindowKind, **extra: Any) -> Window | None:
+def _window(key: str, value: dict[str, Any], path: str, *, label: str, kind: str, **extra: Any) -> Window | None:
     utilization = _number(value.get("utilization"), f"{path}.utilization")
     resets_at = parse_time(value.get("resets_at"), f"{path}.resets_at")
     if utilization is None:
@@ -426,4 +426,4 @@ def _unknown_windows(raw: dict[str, Any], keys: list[str], shown: set[str]) -> l
 def _stamp(window: Window, source: str, observed_at: datetime | None) -> Window:
     if window.source == source and window.observed_at == observed_at:
         return window
-    return replace(window, source=source, observed_at=observed_at)
+    return window._replace(source=source, observed_at=observed_at)
