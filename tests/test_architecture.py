@@ -40,4 +40,6 @@ def test_cli_module_is_light() -> None:
 
 def test_credentials_and_service_import_no_rich() -> None:
     """The adapters and the service never load Rich."""
-    assert [] == _loaded("claude_usage.service, claude_usage.adapters.credentials", {"rich"})
+    assert [] == _loaded(
+        "claude_usage.service.reader, claude_usage.service.poller, claude_usage.adapters.credentials", {"rich"}
+    )

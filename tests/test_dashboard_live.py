@@ -171,7 +171,8 @@ def test_picks_up_numbers_another_process_wrote(home: Path, terminals: list[Tmux
     tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url})
     first = tmux.wait_for(lambda s: "78%" in s)
     assert "API · " in first
-    feed = {"rate_limits": {"five_hour": {"used_percentage": 91.0, "resets_at": int(time.time()) + 7000}}}
+    same_window = int(time.time()) + 2 * 3600 + 11 * 60  # the stand-in's session resets in 2h11m
+    feed = {"rate_limits": {"five_hour": {"used_percentage": 91.0, "resets_at": same_window}}}
     subprocess.run(
         [sys.executable, "-m", "claude_usage", "statusline", "--no-refresh"],
         input=json.dumps(feed).encode(),

@@ -23,10 +23,10 @@ def test_every_option_is_in_the_readme(option: str) -> None:
     assert f"`{option}" in README
 
 
-@pytest.mark.parametrize("code", list(ExitCode))
-def test_every_exit_code_is_in_the_readme(code: ExitCode) -> None:
+@pytest.mark.parametrize("code", [value for name, value in vars(ExitCode).items() if name.isupper()])
+def test_every_exit_code_is_in_the_readme(code: int) -> None:
     """Each exit code has a row in the README's table."""
-    assert f"| {int(code)} |" in README
+    assert f"| {code} |" in README
 
 
 @pytest.mark.parametrize("option", ["--format", "--max-age", "--chain", "--no-refresh", "--force"])

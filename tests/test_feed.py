@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from claude_usage.core.feed import record_feed, sanitize_feed
+from claude_usage.core.document import record_feed
+from claude_usage.core.feed import sanitize_feed
 
 NOW = datetime(2026, 11, 24, 12, 49, tzinfo=timezone.utc)
 SESSION_RESET = NOW + timedelta(hours=2, minutes=11)

@@ -79,11 +79,19 @@ def test_each_limit_comes_from_the_freshest_source_that_has_it() -> None:
 
 
 def test_newer_status_line_value_wins_over_the_api() -> None:
-    """A status-line number observed after the API reading is shown, marked as from the status line."""
-    doc = api({}, {"five_hour": window(78.0)}, ago(60))
+    """A higher status-line number observed after the API reading is shown, marked as from the status line."""
+    doc = api({}, {"five_hour": window(30.0)}, ago(60))
     doc = feed(doc, ago(5), five_hour=(37.0, SESSION_RESET))
     five = shown(doc)["five_hour"]
     assert (37.0, "statusline", ago(5)) == (five.utilization, five.source, five.observed_at)
+
+
+def test_newer_but_lower_status_line_value_does_not_lower_the_window() -> None:
+    """A capture below what the API said for the same window is an idle session's old news: the API's is shown."""
+    doc = api({}, {"five_hour": window(78.0)}, ago(60))
+    doc = feed(doc, ago(5), five_hour=(37.0, SESSION_RESET))
+    five = shown(doc)["five_hour"]
+    assert (78.0, "api", ago(60)) == (five.utilization, five.source, five.observed_at)
 
 
 def test_newer_api_value_wins_over_the_status_line() -> None:
@@ -128,13 +136,21 @@ def test_lone_status_line_100_is_unconfirmed() -> None:
     assert True is shown(doc)["five_hour"].unconfirmed
 
 
-@pytest.mark.parametrize("value", [100.0, 100.4, 120.0])
-def test_status_line_100_confirmed_by_the_api(value: float) -> None:
-    """A status-line 100 % is confirmed by an older but current API reading at 100 % or more."""
-    doc = api({}, {"five_hour": window(value)}, ago(600))
+def test_status_line_100_confirmed_by_the_api() -> None:
+    """A status-line 100 % is confirmed by an older but current API reading at 100 %."""
+    doc = api({}, {"five_hour": window(100.0)}, ago(600))
     doc = feed(doc, ago(5), five_hour=(100.0, SESSION_RESET))
     five = shown(doc)["five_hour"]
     assert ("statusline", False) == (five.source, five.unconfirmed)
+
+
+@pytest.mark.parametrize("value", [100.4, 120.0])
+def test_api_value_over_100_stands_against_the_capped_feed(value: float) -> None:
+    """Claude Code caps its feed at 100: an API reading above it is the better number and is shown, confirmed."""
+    doc = api({}, {"five_hour": window(value)}, ago(600))
+    doc = feed(doc, ago(5), five_hour=(100.0, SESSION_RESET))
+    five = shown(doc)["five_hour"]
+    assert (value, "api", False) == (five.utilization, five.source, five.unconfirmed)
 
 
 def test_status_line_100_against_a_lower_api_value_is_unconfirmed() -> None:

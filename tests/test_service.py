@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from claude_usage.errors import RateLimited, TokenRejected, UnavailableError
-from claude_usage.service import UsageService
+from claude_usage.service.fetch import UsageService
 from tests.conftest import fresh_fixture
 from tests.support.fakes import FakeClock, FakeCredentials, ScriptedClient
 

@@ -13,8 +13,8 @@ import pytest
 
 from claude_usage.adapters import settings as settings_module
 from claude_usage.adapters.settings import install, our_entry, uninstall
+from claude_usage.cli import main
 from claude_usage.errors import CommandLineError, ExitCode
-from claude_usage.statusline_setup import manage
 
 NOW = datetime(2026, 7, 1, 12, 34, 56, tzinfo=timezone.utc)
 EXE = "/home/dev/.local/bin/claude-usage"
@@ -299,8 +299,8 @@ def on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """`manage(argv)` in this process: exit code, stdout, stderr."""
-    code = manage(list(argv))
+    """`claude-usage statusline ARGV` in this process: exit code, stdout, stderr."""
+    code = main(["statusline", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 

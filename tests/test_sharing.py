@@ -131,7 +131,7 @@ def test_status_line_numbers_are_used_by_one_shots(home: Path, standin: StandIn)
     """A fresher status-line reading of the session wins over an older API reading, with its source."""
     write_credentials(home / ".claude")
     _json(env=_env(standin))
-    resets = int(time.time()) + 7000
+    resets = int(time.time()) + 2 * 3600 + 11 * 60  # the stand-in's session window, which resets in 2h11m
     feed = {"rate_limits": {"five_hour": {"used_percentage": 81.0, "resets_at": resets}}}
     subprocess.run(
         [sys.executable, "-m", "claude_usage", "statusline", "--no-refresh"],

@@ -311,7 +311,7 @@ def test_implausibly_far_reset_is_dropped() -> None:
 def test_sonnet_comes_from_an_earlier_api_reading(home: Path) -> None:
     """The API's Sonnet week joins the feed's numbers, under the account the credentials name."""
     login(home)
-    store_api_reading(fresh_fixture("max-typical"), utc_now())
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now())
     line = statusline(stdin=stdin_of(session())).stdout
     assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12%\n" == line
 
@@ -319,7 +319,7 @@ def test_sonnet_comes_from_an_earlier_api_reading(home: Path) -> None:
 def test_feed_is_recorded_under_the_credentials_account(home: Path) -> None:
     """With credentials naming the account, the feed goes into that account's document."""
     login(home)
-    store_api_reading(fresh_fixture("max-typical"), utc_now())
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now())
     statusline(stdin=stdin_of(session()))
     windows = read_document(data_dir() / f"{KEY}.json")["sources"]["statusline"]["windows"]
     assert 37.0 == windows["five_hour"]["utilization"]
@@ -380,7 +380,7 @@ def test_empty_no_color_keeps_colour() -> None:
 def test_format_placeholders(home: Path) -> None:
     """`--format` fills {5h} {5h_reset} {7d} {sonnet} and {age} (of the oldest number shown)."""
     login(home)
-    store_api_reading(fresh_fixture("max-typical"), utc_now() - timedelta(minutes=5, seconds=10))
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=5, seconds=10))
     fmt = "{5h} {5h_reset} {7d} {sonnet} {age}"
     line = statusline("--format", fmt, "--max-age", "3600", stdin=stdin_of(session())).stdout
     assert "37% 2h11m 14% 12% 5m\n" == line
@@ -448,6 +448,12 @@ def quick_api() -> Iterator[StandIn]:
         yield api
 
 
+def below_feed(raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with its session below the feed's 37 %: an earlier reading of the same window (usage only rises)."""
+    raw["five_hour"]["utilization"] = 30.0
+    return raw
+
+
 def document() -> dict[str, Any]:
     return read_document(data_dir() / f"{KEY}.json")
 
@@ -494,13 +500,23 @@ def test_detached_refresh_records_an_api_reading(home: Path, slow_api: StandIn) 
     assert (78.0, 12.0) == (raw["five_hour"]["utilization"], raw["seven_day_sonnet"]["utilization"])
 
 
-def test_refreshed_reading_shows_on_the_next_render(home: Path, quick_api: StandIn) -> None:
+def test_refreshed_reading_shows_on_the_next_render(home: Path) -> None:
     """Once the refresh has landed, the next render shows the API's numbers beside the feed's."""
+    login(home)
+    with StandIn(Script(Reply(200, below_feed(fresh_fixture("max-typical"))))) as api:
+        env = {"CLAUDE_USAGE_API_URL": api.url}
+        statusline(stdin=FIRST_RENDER, env=env)
+        wait_for(api_recorded, 10)
+        assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12%\n" == statusline(stdin=stdin_of(session()), env=env).stdout
+
+
+def test_refreshed_reading_is_never_lowered_by_the_feed(home: Path, quick_api: StandIn) -> None:
+    """After the API said 78 % for the session, a feed saying 37 % for the same window (old news) shows 78 %."""
     login(home)
     env = {"CLAUDE_USAGE_API_URL": quick_api.url}
     statusline(stdin=FIRST_RENDER, env=env)
     wait_for(api_recorded, 10)
-    assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12%\n" == statusline(stdin=stdin_of(session()), env=env).stdout
+    assert "5h 78% ↻2h11m · 7d 14% · Sonnet 12%\n" == statusline(stdin=stdin_of(session()), env=env).stdout
 
 
 def test_refresh_for_a_missing_window_brings_it(home: Path, quick_api: StandIn) -> None:
@@ -617,7 +633,7 @@ def settings_file(home: Path) -> Path:
     return home / ".claude" / "settings.json"
 
 
-OUR_ENTRY = {"type": "command", "command": f"{EXE} statusline", "padding": 0}
+OUR_ENTRY = {"type": "command", "command": f"{EXE} statusline", "padding": 0, "refreshInterval": 30}
 USER_SETTINGS: dict[str, Any] = {
     "$schema": "https://json.schemastore.org/claude-code-settings.json",
     "model": "opus",
@@ -769,7 +785,7 @@ HEAVY = {"rich", "httpx", "sqlite3", "argparse", "typing", "dataclasses", "platf
 
 def test_statusline_module_imports_nothing_heavy() -> None:
     """Importing the status line in a fresh interpreter loads none of the modules it cannot afford."""
-    probe = f"import sys, claude_usage.statusline; print(sorted(set({sorted(HEAVY)!r}) & set(sys.modules)))"
+    probe = f"import sys, claude_usage.commands.statusline; print(sorted(set({sorted(HEAVY)!r}) & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=30)
     assert "[]" == out.stdout.strip()
 

@@ -1,16 +1,15 @@
 """Durations, money, percent and levels as text: one function per displayed quantity.
 
-Pure: callers pass `now` and the local time zone (`tz`) wherever a clock time is shown.
+Pure: callers pass `now` and the local time zone (`tz`) wherever a clock time is shown. Light at module
+level (math only): the status line takes its levels and percents from here, so neither the wire parser
+nor `enum`, `dataclasses` or `typing` may load with it.
 """
 
 from __future__ import annotations
 
-import enum
 import math
-from typing import TYPE_CHECKING
 
-from claude_usage.core.wire import ZERO_DECIMAL_CURRENCIES
-
+TYPE_CHECKING = False  # not typing's: this module is on the status line's path
 if TYPE_CHECKING:
     from datetime import datetime, tzinfo
 
@@ -24,8 +23,8 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "KRW": "₩", "V
 _PREFIXED_DOLLARS = {"AUD": "A$", "CAD": "CA$", "NZD": "NZ$", "HKD": "HK$", "SGD": "S$", "MXN": "MX$"}
 
 
-class Level(str, enum.Enum):
-    """How worried to be about a percent: below 50 calm, 50-80 warning, 80 and over alarm."""
+class Level:
+    """How worried to be about a percent: below 50 calm, 50-80 warning, 80 and over alarm (plain strings)."""
 
     CALM = "calm"
     WARNING = "warning"
@@ -37,12 +36,17 @@ def percent(utilization: float) -> int:
     return math.floor(utilization)
 
 
+MAX_SHOWN_PERCENT = 999
+
+
 def percent_text(utilization: float) -> str:
-    """`78%`; over 100 shows as such."""
+    """`78%`; over 100 shows as such; past 999 `>999%`, so an absurd value never floods a line."""
+    if utilization > MAX_SHOWN_PERCENT:
+        return f">{MAX_SHOWN_PERCENT}%"
     return f"{percent(utilization)}%"
 
 
-def level(utilization: float) -> Level:
+def level(utilization: float) -> str:
     """The colour level of a shown percent."""
     shown = percent(utilization)
     if shown >= ALARM_AT:
@@ -102,7 +106,7 @@ def reset_text(window: Window, now: datetime, tz: tzinfo) -> str:
         return "Not started" if window.utilization == 0 else "No reset time given"
     if window.resets_at <= now:
         return "resetting…"
-    verb = "Expires" if window.kind.value == "credit" else "Resets"
+    verb = "Expires" if window.kind == "credit" else "Resets"
     left = duration(seconds_until(window.resets_at, now))
     return f"{verb} in {left} ({clock_time(window.resets_at, now, tz)})"
 
@@ -126,6 +130,8 @@ def source_text(source: str, age_s: float) -> str:
 
 def money(amount: Money) -> str:
     """`$12.34`, `€200.00`, `¥1,500`, `CHF 12.34`: minor units with the currency's decimals."""
+    from claude_usage.core.wire import ZERO_DECIMAL_CURRENCIES
+
     code = amount.currency.upper()
     decimals = 0 if code in ZERO_DECIMAL_CURRENCIES else 2
     whole, fraction = divmod(abs(amount.minor), 10**decimals)  # integers: no float rounding

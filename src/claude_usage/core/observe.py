@@ -1,33 +1,23 @@
-"""Observations from several sources, kept in one document per account, merged into what is shown.
+"""The account document as the model: every source's `Usage`, merged into what the faces show.
 
-Pure: the shared store (adapters/store.py) keeps the document; this module decides what goes in it and
-what comes out. The document (schema 1)::
-
-    {"schema": 1,
-     "sources": {"api" | "demo" | "claude_cache": {"observed_at": ISO, "raw": <usage reply>, "plan": str|null},
-                 "statusline": {"windows": {"five_hour": {"utilization", "resets_at", "observed_at"}, ...}}},
-     "budget": {...}, "poller": {...}}     # see core/budget.py
-
-Each number shown comes from the freshest source that has it; a number whose window has reset since it was
-observed is kept only as `reset_passed`; a status-line 100 % that no other source confirms is
-`unconfirmed` (recent Claude Code caps an old epoch glitch at exactly 100).
+Pure. The document's schema and the per-window rules (freshest wins, a capture never lowers its window,
+a later reset supersedes, a whole reply is authoritative, a lone status-line 100 is unconfirmed) live in
+core/document.py, which the status line uses directly; this module applies the same `choose` to the
+model's windows, for the dashboard and the one-shots.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from claude_usage.core.feed import FEED_KEYS, SCHEMA, record_feed, sanitize_feed
+from claude_usage.core import document
+from claude_usage.core.document import REPLY_SOURCES, SCHEMA, record_feed, record_reply
+from claude_usage.core.feed import sanitize_feed
 from claude_usage.core.model import Usage, Window
 from claude_usage.core.times import parse_time
 from claude_usage.core.wire import WINDOW_LABELS, parse_usage
 from claude_usage.errors import BadReply
-
-READING_SOURCES = ("api", "demo", "claude_cache")
-
 
 __all__ = [
     "SCHEMA",
@@ -42,19 +32,7 @@ __all__ = [
     "usages",
 ]
 
-
-def _sources(doc: dict[str, Any]) -> dict[str, Any]:
-    sources = doc.get("sources")
-    return sources if isinstance(sources, dict) else {}
-
-
-def record_reading(
-    doc: dict[str, Any], *, source: str, raw: dict[str, Any], plan: str | None, observed_at: datetime
-) -> dict[str, Any]:
-    """The document with a whole usage reply recorded under `source` (a copy)."""
-    sources = dict(_sources(doc))
-    sources[source] = {"observed_at": observed_at.isoformat(), "raw": raw, "plan": plan}
-    return {**doc, "schema": SCHEMA, "sources": sources}
+record_reading = record_reply  # the name the rest of the service knows
 
 
 def _time(value: object) -> datetime | None:
@@ -67,8 +45,8 @@ def _time(value: object) -> datetime | None:
 def usages(doc: dict[str, Any]) -> list[Usage]:
     """Every source's usage in the document; unreadable entries are skipped, never fatal."""
     found: list[Usage] = []
-    sources = _sources(doc)
-    for name in READING_SOURCES:
+    sources = document.sources(doc)
+    for name in REPLY_SOURCES:
         entry = sources.get(name)
         if not isinstance(entry, dict):
             continue
@@ -90,7 +68,7 @@ def usages(doc: dict[str, Any]) -> list[Usage]:
 
 def _feed_windows(windows: dict[str, Any]) -> list[Window]:
     result = []
-    for key, period in FEED_KEYS.items():
+    for key, period in document.FEED_KEYS.items():
         entry = windows.get(key)
         if not isinstance(entry, dict):
             continue
@@ -112,59 +90,33 @@ def _feed_windows(windows: dict[str, Any]) -> list[Window]:
     return result
 
 
-def _freshest_whole(doc: dict[str, Any]) -> tuple[str, dict[str, Any], datetime] | None:
-    """`(source, entry, observed_at)` of the freshest whole reply in the document."""
-    best: tuple[str, dict[str, Any], datetime] | None = None
-    for name in READING_SOURCES:
-        entry = _sources(doc).get(name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("raw"), dict):
-            continue
-        observed_at = _time(entry.get("observed_at"))
-        if observed_at is not None and (best is None or observed_at > best[2]):
-            best = (name, entry, observed_at)
-    return best
-
-
 def plan(doc: dict[str, Any]) -> str | None:
     """The plan recorded with the freshest whole reading, if any."""
-    best = _freshest_whole(doc)
+    best = document.freshest_reply(doc)
     found = best[1].get("plan") if best else None
     return found if isinstance(found, str) else None
 
 
 def raw_reply(doc: dict[str, Any]) -> tuple[dict[str, Any], str, datetime] | None:
     """The freshest whole reply in the document: `(raw, source, observed_at)`."""
-    best = _freshest_whole(doc)
+    best = document.freshest_reply(doc)
     return (best[1]["raw"], best[0], best[2]) if best else None
 
 
-def _current(window: Window, now: datetime) -> bool:
-    return window.resets_at is None or window.resets_at > now
-
-
 def merge(found: list[Usage], now: datetime) -> Usage:
-    """Per limit, the freshest current observation; the extra usage of the freshest whole reading."""
+    """Per limit, the observation `document.choose` picks; the extra usage of the freshest whole reading."""
     by_key: dict[str, list[Window]] = {}
-    order: list[str] = []
     for usage in found:
         for window in usage.windows:
-            if window.key not in by_key:
-                order.append(window.key)
             by_key.setdefault(window.key, []).append(window)
     merged: list[Window] = []
-    for key in order:
-        candidates = by_key[key]
-        current = [w for w in candidates if _current(w, now)]
-        if not current:
-            newest = max(candidates, key=_observed)
-            merged.append(replace(newest, reset_passed=True))
+    for candidates in by_key.values():
+        picked = document.choose(candidates, now)
+        if picked is None:
             continue
-        best = max(current, key=_observed)
-        if best.source == "statusline" and math.floor(best.utilization) >= 100:
-            confirmed = any(
-                w.source != "statusline" and math.floor(w.utilization) >= 100 for w in current if w is not best
-            )
-            best = replace(best, unconfirmed=not confirmed)
+        best, reset_passed, unconfirmed = picked
+        if reset_passed or unconfirmed:
+            best = best._replace(reset_passed=reset_passed, unconfirmed=unconfirmed)
         merged.append(best)
     extras = [u for u in found if u.extra_usage is not None]
     freshest = max(extras, key=_usage_observed) if extras else None

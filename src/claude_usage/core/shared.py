@@ -99,14 +99,18 @@ class SharedBudget:
         self.cooldown_until = now + timedelta(seconds=cooldown_seconds(retry_after_s, self.rate_limited_repeats))
         return self.cooldown_until
 
+    def poller_alive(self, now: datetime) -> bool:
+        """Whether a poller (a live dashboard) has kept its promise to poll lately: it keeps the store fresh."""
+        if self.poller_interval_s is None or self.poller_heartbeat_at is None:
+            return False
+        return (now - self.poller_heartbeat_at).total_seconds() <= self.poller_interval_s + POLLER_GRACE_S
+
     def effective_max_age(self, max_age_s: float, now: datetime, *, is_poller: bool = False) -> float:
         """How old a reading may be before this reader asks: a live dashboard's cadence is trusted by others."""
-        if is_poller or self.poller_interval_s is None or self.poller_heartbeat_at is None:
-            return max_age_s
-        allowance = self.poller_interval_s + POLLER_GRACE_S
-        if (now - self.poller_heartbeat_at).total_seconds() > allowance:
-            return max_age_s  # that dashboard is gone or stuck
-        return max(max_age_s, allowance)
+        if is_poller or not self.poller_alive(now):
+            return max_age_s  # none, or that dashboard is gone or stuck
+        assert self.poller_interval_s is not None  # noqa: S101 - poller_alive() says so
+        return max(max_age_s, self.poller_interval_s + POLLER_GRACE_S)
 
 
 def with_poller(doc: dict[str, Any], *, pid: int, interval_s: float, now: datetime) -> dict[str, Any]:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from rich.console import Console, ConsoleRenderable
 
-    from claude_usage.service import Poller
+    from claude_usage.service.poller import Poller
 
 # While waiting for a reading, look for it this often so it shows at once.
 _FAST_TICK_S = 0.05
@@ -90,21 +90,13 @@ class InPlace:
         self._previous = lines
 
 
-def _poll_forever(poller: Poller, stop: threading.Event, wake: threading.Event) -> None:
-    """Sleep until the next poll is due (`r` and quitting wake it early): no wakeups in between."""
-    while not stop.is_set():
-        poller.run_due()
-        wake.wait(timeout=max(0.05, poller.seconds_until_due()))
-        wake.clear()
-
-
 def run(poller: Poller, *, console: Console, demo: bool) -> int:
     """Draw until `q` or Ctrl+C; exit status 0. Never dies on a network, server or credentials error."""
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None  # noqa: S101 - astimezone() always sets one
     stop = threading.Event()
     wake = threading.Event()
-    worker = threading.Thread(target=_poll_forever, args=(poller, stop, wake), name="poller", daemon=True)
+    worker = threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
     worker.start()
     try:
         with KeyReader() as keys, InPlace(console) as screen:

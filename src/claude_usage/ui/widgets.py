@@ -157,7 +157,7 @@ def _insight_line(window: Window, frame: Frame, spark_width: int) -> Text | None
 
 def _subtext(window: Window, frame: Frame) -> str:
     parts = [fmt.reset_text(window, frame.now, frame.tz)]
-    credit = fmt.credit_text(window) if window.kind is WindowKind.CREDIT else None
+    credit = fmt.credit_text(window) if window.kind == WindowKind.CREDIT else None
     if credit:
         parts.insert(0, credit)
     if window.unconfirmed:

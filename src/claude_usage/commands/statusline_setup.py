@@ -1,7 +1,8 @@
 """`claude-usage statusline install | uninstall`: our entry in Claude Code's settings.json, and nothing else.
 
-Kept apart from statusline.py so the render path never loads argparse. The file work (strict parsing,
-timestamped backup, atomic replace, refusing a malformed file byte-identical) is adapters/settings.py's.
+Kept apart from commands/statusline.py (whose `configure` and `run` delegate here) so the render path never
+loads argparse or the settings adapter. The file work (strict parsing, timestamped backup, re-reading just
+before the atomic replace, refusing a malformed file byte-identical) is adapters/settings.py's.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import os
 import shutil
 import sys
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from claude_usage.adapters import settings
-from claude_usage.errors import ClaudeUsageError, CommandLineError, ExitCode
+from claude_usage.errors import CommandLineError
 
-PROG = "claude-usage statusline"
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def installed_executable() -> str:
@@ -41,17 +44,12 @@ def _seconds(text: str) -> int:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> argparse.NoReturn:  # type: ignore[name-defined]
-            self.exit(ExitCode.COMMAND_LINE, f"{self.prog}: {message} (see --help)\n")
-
-    parser = Parser(prog=PROG, description="Add or remove claude-usage's status line in Claude Code's settings.")
-    sub = parser.add_subparsers(dest="action", required=True)
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
     install = sub.add_parser("install", help="add our statusLine to settings.json (backup beside it)")
     install.add_argument("--force", action="store_true", help="replace another tool's status line")
     install.add_argument("--chain", metavar="COMMAND", help="keep another status line command, shown above ours")
-    install.add_argument("--format", metavar="FORMAT", help="our line's format (see the README)")
+    install.add_argument("--format", metavar="FORMAT", help="our line's format (see `claude-usage statusline --help`)")
     install.add_argument(
         "--refresh-interval",
         metavar="SECONDS",
@@ -61,16 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         " the entry has no refreshInterval (default: %(default)s; 0: add none)",
     )
     sub.add_parser("uninstall", help="remove our statusLine (another tool's is left alone)")
-    return parser
 
 
-def manage(argv: list[str]) -> int:
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     """Install or uninstall; 0 on success or nothing to do, 2 for a settings.json we refuse to touch."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else ExitCode.COMMAND_LINE
-    path = settings.settings_path(os.environ)
+    path = settings.settings_path(env)
     now = datetime.now(timezone.utc)
     try:
         if args.action == "install":
@@ -90,12 +83,8 @@ def manage(argv: list[str]) -> int:
             )
         else:
             change = settings.uninstall(path, now=now)
-    except ClaudeUsageError as exc:
-        print(f"claude-usage: {exc}", file=sys.stderr)
-        return int(exc.exit_code)
     except OSError as exc:
-        print(f"claude-usage: cannot update {path}: {exc.strerror or exc}", file=sys.stderr)
-        return int(ExitCode.COMMAND_LINE)
+        raise CommandLineError(f"cannot update {path}: {exc.strerror or exc}") from exc
     print(change.message)
     if args.action == "install":
         print(_interval_note(change.status_line, args.refresh_interval or None))

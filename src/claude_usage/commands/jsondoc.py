@@ -1,4 +1,4 @@
-"""One-shot output as JSON: the documented, stable `--json` schema (keys are only ever added).
+"""The `--json` document: the documented, stable schema (keys are only ever added).
 
 ```
 {"fetched_at": ISO-8601, "source": "api" | "demo" | "claude_cache" | "statusline", "plan": str | null,
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from claude_usage.core.model import Window
     from claude_usage.core.pace import Forecast, Pace
     from claude_usage.insights import Insights
-    from claude_usage.service import Snapshot
+    from claude_usage.service.reader import Snapshot
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -79,6 +79,8 @@ def snapshot_json(
     extra = raw.get("extra_usage") if raw else None
     oldest = snapshot.oldest()
     age = None if oldest is None else max(0, int((now - oldest).total_seconds()))
+    # Older than asked for, or the budget kept this process from asking for a fresher one.
+    stale = age is None or age > max_age_s or snapshot.held_back
     return {
         "fetched_at": _iso(snapshot.fetched_at),
         "source": snapshot.source,
@@ -86,7 +88,7 @@ def snapshot_json(
         "windows": [_window_with_insights(w, now, insights) for w in snapshot.usage.windows],
         "extra_usage": extra if isinstance(extra, dict) else None,
         "raw": raw,
-        "stale": age is None or age > max_age_s,
+        "stale": stale,
         "age_seconds": age,
         "account": snapshot.account,
         "binding": binding_json(insights.binding if insights else None),

@@ -12,8 +12,9 @@ import pytest
 from rich.console import Console
 
 from claude_usage.adapters.history import History, Observation, Row, history_path
+from claude_usage.commands.history import parse_since
 from claude_usage.core.summary import summarise
-from claude_usage.history_cli import HistoryView, parse_since
+from claude_usage.ui.history import HistoryView
 from tests.support.cli import run_cli
 
 UTC = timezone.utc

@@ -1,0 +1,136 @@
+"""`claude-usage history`: past windows, a chart of the weeks, and export/import of the raw samples.
+
+    claude-usage history [--account KEY] [--since WHEN]
+    claude-usage history export (--csv | --json) [--summary] [--account KEY] [--since WHEN]
+    claude-usage history import FILE
+
+WHEN is an ISO date or time (`2026-11-01`, `2026-11-01T09:00+01:00`) or a span back from now (`7d`, `12h`,
+`2w`, `30m`). The CSV and JSON formats are documented in docs/history.md and stable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from claude_usage.errors import CommandLineError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from claude_usage.adapters.history import History, Row
+
+_SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([mhdw])", re.IGNORECASE)
+_UNITS = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """An aware UTC datetime from an ISO date/time or a span back from `now` (`7d`); CommandLineError else."""
+    bad = CommandLineError(f"--since {text!r}: expected an ISO date such as 2026-11-01 or a span such as 7d")
+    try:
+        span = _SPAN.fullmatch(text.strip())
+        if span:
+            return now - timedelta(seconds=float(span.group(1)) * _UNITS[span.group(2).lower()])
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            when = when.astimezone()  # a bare date means the user's local midnight
+        return when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        raise bad from None
+
+
+DESCRIPTION = "Past usage windows: peaks, time at the limit, and the weeks."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    def filters(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--account", metavar="KEY", help="only this account key (see `claude-usage --json`)")
+        parser.add_argument("--since", metavar="WHEN", help="only from WHEN: an ISO date or a span such as 7d")
+
+    filters(parser)
+    sub = parser.add_subparsers(dest="action", parser_class=type(parser))
+    export = sub.add_parser("export", help="write the stored samples (or window summaries) to stdout")
+    fmt = export.add_mutually_exclusive_group(required=True)
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    fmt.add_argument("--json", action="store_true", help="a JSON array of objects")
+    export.add_argument("--summary", action="store_true", help="one row per window instead of the raw samples")
+    filters(export)
+    imp = sub.add_parser("import", help="read a CSV export back (importing twice adds nothing)")
+    imp.add_argument("file", metavar="FILE", help="a CSV written by `history export --csv` (- for stdin)")
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run `claude-usage history …`; returns the exit status."""
+    now = datetime.now(timezone.utc)
+    since = parse_since(args.since, now) if args.since else None
+    if args.action == "import":
+        return _import(args.file, env)
+    with _open(env) as history:
+        rows = history.rows(account=args.account, since=since)
+    if args.action == "export":
+        return _export(rows, csv_out=args.csv, summary=args.summary)
+    return _show(rows, now)
+
+
+def _open(env: Mapping[str, str]) -> History:
+    from claude_usage.adapters.history import History, history_path, retention_days
+
+    history = History.open(history_path(env), retention_days=retention_days(env))
+    if history.notice:
+        print(f"claude-usage: {history.notice}", file=sys.stderr)
+    return history
+
+
+def _export(rows: list[Row], *, csv_out: bool, summary: bool) -> int:
+    from claude_usage.adapters.history import rows_to_csv, rows_to_json
+    from claude_usage.core.summary import SUMMARY_COLUMNS, summarise, summary_json
+
+    if not summary:
+        if csv_out:
+            rows_to_csv(rows, sys.stdout)
+        else:
+            json.dump(rows_to_json(rows), sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+            sys.stdout.write("\n")
+        return 0
+    documents = [summary_json(s) for s in summarise(rows)]
+    if csv_out:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(SUMMARY_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in doc.items()} for doc in documents)
+    else:
+        json.dump(documents, sys.stdout, indent=2, ensure_ascii=False, allow_nan=False)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _import(file: str, env: Mapping[str, str]) -> int:
+    from claude_usage.adapters.history import rows_from_csv
+
+    try:
+        if file == "-":
+            sys.stdin.reconfigure(newline="")  # type: ignore[union-attr]  # quoted newlines must survive
+        handle = sys.stdin if file == "-" else open(file, newline="", encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise CommandLineError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    try:
+        with _open(env) as history:
+            added = history.import_rows(rows_from_csv(handle))
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
+    print(f"imported {added} new row{'s' if added != 1 else ''} from {file}")
+    return 0
+
+
+def _show(rows: list[Row], now: datetime) -> int:
+    from claude_usage.commands.oneshot import console
+    from claude_usage.ui.history import HistoryView
+
+    console().print(HistoryView(rows, now, datetime.now().astimezone().tzinfo or timezone.utc))
+    return 0
