@@ -802,3 +802,108 @@ def test_whole_render_imports_nothing_heavy() -> None:
     )
     loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.decode().splitlines() if "|" in line}
     assert (REALISTIC_LINE + "\n", set()) == (proc.stdout.decode(), HEAVY & loaded)
+
+
+# -- what the line costs the endpoint (issue 8: the status line must not poll) ----------------------
+
+
+def test_fresh_feed_with_an_old_api_reading_claims_no_refresh(home: Path) -> None:
+    """The feed carries the session and the week; a 5-minute-old Sonnet number is young enough: no request."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=5))
+    statusline(stdin=stdin_of(session()))
+    assert None is refresh_claim()
+
+
+def test_endpoint_only_number_older_than_its_max_age_claims_a_refresh(home: Path) -> None:
+    """Sonnet, which only the endpoint has, is refreshed once it is older than --endpoint-max-age."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=16))
+    statusline(stdin=stdin_of(session()))
+    assert isinstance(refresh_claim(), str)
+
+
+def test_endpoint_max_age_is_taken(home: Path) -> None:
+    """--endpoint-max-age 600 against a loopback endpoint refreshes a 11-minute-old Sonnet number."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=11))
+    statusline("--endpoint-max-age", "600", stdin=stdin_of(session()))
+    assert isinstance(refresh_claim(), str)
+
+
+def test_endpoint_max_age_has_a_floor_against_the_real_endpoint(home: Path) -> None:
+    """Against a remote endpoint --endpoint-max-age cannot go under 300 s: a 4-minute-old number is kept."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=4))
+    statusline(
+        "--endpoint-max-age", "60", stdin=stdin_of(session()), env={"CLAUDE_USAGE_API_URL": "https://example.invalid"}
+    )
+    assert None is refresh_claim()
+
+
+def test_format_without_endpoint_numbers_never_claims_with_a_fresh_feed(home: Path) -> None:
+    """A line of the session and the week only, fed by Claude Code, causes no request even with nothing stored."""
+    login(home)
+    statusline("--format", "{5h} {7d}", stdin=stdin_of(session()))
+    assert None is refresh_claim()
+
+
+def test_no_refresh_while_a_poller_runs(home: Path) -> None:
+    """While a live dashboard keeps its heartbeat, the line starts no refresh, even for an old Sonnet number."""
+    login(home)
+    heartbeat = {"pid": 1, "interval_s": 60, "heartbeat_at": utc_now().isoformat()}
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=30), poller=heartbeat)
+    statusline(stdin=stdin_of(session()))
+    assert None is refresh_claim()
+
+
+def test_old_endpoint_number_shows_its_age(home: Path) -> None:
+    """With a fresh feed, a Sonnet number over 15 minutes old carries its own age."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=20, seconds=5))
+    line = statusline("--no-refresh", stdin=stdin_of(session())).stdout
+    assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12% (20m)\n" == line
+
+
+def test_young_endpoint_number_shows_no_age(home: Path) -> None:
+    """A Sonnet number under 15 minutes old is shown plainly."""
+    login(home)
+    store_api_reading(below_feed(fresh_fixture("max-typical")), utc_now() - timedelta(minutes=14))
+    line = statusline("--no-refresh", stdin=stdin_of(session())).stdout
+    assert "5h 37% ↻2h11m · 7d 14% · Sonnet 12%\n" == line
+
+
+def test_absurd_percent_is_capped_on_the_line(home: Path) -> None:
+    """A utilization of 1e308 is drawn as >999%, so the line stays short."""
+    login(home)
+    raw = below_feed(fresh_fixture("max-typical"))
+    raw["seven_day_sonnet"]["utilization"] = 1e308
+    store_api_reading(raw, utc_now())
+    line = statusline("--no-refresh", stdin=stdin_of(session())).stdout
+    assert "5h 37% ↻2h11m · 7d 14% · Sonnet >999%\n" == line
+
+
+def test_idle_session_does_not_flip_the_line(home: Path) -> None:
+    """Two sessions on one account, one idle at 42 % and one current at 80 %: every render shows 80 %."""
+    login(home)
+    lines = [
+        statusline("--no-refresh", stdin=stdin_of(session(value, 17.0 if value == 42.0 else 30.0))).stdout
+        for value in (80.0, 42.0, 80.0, 42.0)
+    ]
+    assert ["5h 80% ↻2h11m · 7d 30%\n"] * 4 == lines
+
+
+def test_idle_session_files_no_sawtooth(home: Path) -> None:
+    """The idle session's old number never reaches the pending history: only the rise from 42 to 80 does."""
+    login(home)
+    for value in (42.0, 80.0, 42.0, 80.0, 42.0):
+        statusline("--no-refresh", stdin=stdin_of(session(value, None)))
+    pending = read_document(data_dir() / f"{KEY}.json").get("pending", [])
+    assert [42.0] == [entry["utilization"] for entry in pending]
+
+
+def test_help_explains_the_options() -> None:
+    """`statusline --help` explains --format and its placeholders, --chain, --no-refresh, install and uninstall."""
+    text = statusline("--help").stdout
+    wanted = ["--format", "{5h_reset}", "{sonnet}", "--chain", "--no-refresh", "--endpoint-max-age", "install"]
+    assert [True] * len(wanted) == [word in text for word in wanted]
