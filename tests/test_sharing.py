@@ -163,3 +163,28 @@ def test_a_background_refresh_sends_one_attempt(logged_in: Path) -> None:
         result = run_cli("refresh", env=_env(api))
         assert 1 == len(api.usage_requests())
     assert (4, "") == (result.code, result.stdout)
+
+
+def test_after_a_401_the_next_one_shot_says_the_token_was_rejected(logged_in: Path) -> None:
+    """The next process after a 401 exits 3 with the same fix (not exit 4 for the budget) and sends nothing."""
+    with StandIn(Script(Reply(401, load_fixture("error-401-expired")))) as api:
+        first = run_cli("--json", env=_env(api))
+        second = run_cli("--json", "--max-age", "0", env=_env(api))
+        requests = len(api.usage_requests())
+    assert (3, 3, 1) == (first.code, second.code, requests)
+    assert ("401" in second.stderr, "claude" in second.stderr) == (True, True)
+
+
+def test_held_back_one_shot_is_stale(logged_in: Path, standin: StandIn) -> None:
+    """--max-age 0 right after another one-shot: the budget forbids asking, so the answer says stale: true."""
+    _json(env=_env(standin))
+    code, doc, _ = _json("--max-age", "0", env=_env(standin))
+    assert (0, True, 1) == (code, doc["stale"], len(standin.usage_requests()))
+
+
+def test_a_one_shot_sends_at_most_four_requests_to_a_failing_endpoint(logged_in: Path) -> None:
+    """Against a 503 that never ends, a one-shot gives up after four requests in all (exit 4)."""
+    with StandIn(Script(Reply(503, {"error": {"type": "overloaded_error", "message": "busy"}}))) as api:
+        result = run_cli("--json", "--min-spacing", "1", "--wait", "60", env=_env(api))
+        requests = len(api.usage_requests())
+    assert (4, 4) == (result.code, requests)

@@ -19,7 +19,7 @@ from claude_usage.core.model import Usage
 from claude_usage.core.pace import ON_PACE_TOLERANCE_PCT
 from claude_usage.core.shared import DEFAULT_SPACING_S, SharedBudget, with_poller
 from claude_usage.core.times import iso_or_none
-from claude_usage.errors import ClaudeUsageError, RateLimited, UnavailableError
+from claude_usage.errors import ClaudeUsageError, RateLimited, TokenRejected, UnavailableError
 from claude_usage.insights import Insights
 from claude_usage.insights import compute as compute_insights
 from claude_usage.service.fetch import ONE_SHOT_WAIT_S, rate_limited_text
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from claude_usage.service.sources import Source
 
 IN_FLIGHT_S = 40.0  # a request recorded this recently without an answer yet is still on its way
+REJECTED_FOR_S = 600.0  # a token the endpoint rejected is not sent again, by any process, for this long
 
 
 class Snapshot(NamedTuple):
@@ -239,6 +240,7 @@ class Reader:
         creds = self.service.current_credentials()
         key = self.key(creds)
         self.record_free_sources(key)
+        self._refuse_rejected(key, creds)
         known = self.snapshot(key)
         if not self._wants(known, max_age_s, is_poller):
             return known
@@ -267,6 +269,9 @@ class Reader:
                 api = ApiSource(self.service.source, lambda: self.service.fetch(creds))
             try:
                 self._record(key, api)
+            except TokenRejected as exc:
+                self._note_rejected(key, creds, exc)
+                raise
             except RateLimited as exc:
                 until = self._note_rate_limit(key, exc.retry_after_s)
                 stored = self.snapshot(key)
@@ -335,6 +340,41 @@ class Reader:
         self.store.update(key, change)
         return until
 
+    def _refuse_rejected(self, key: str, creds: Credentials) -> None:
+        """Raise what the endpoint said when another process had this very token rejected lately.
+
+        Without this the next one-shot would find the budget spent on the rejected request and say so
+        (exit 4), instead of saying the login needs fixing (exit 3).
+        """
+        try:
+            entry = _rejections(self.store.read(key)).get(creds.token.fingerprint)
+        except UnavailableError:
+            return
+        at = iso_or_none(entry.get("at")) if entry else None
+        if entry is None or at is None or (self.clock.now() - at).total_seconds() > REJECTED_FOR_S:
+            return
+        status = entry.get("status")
+        raise TokenRejected(str(entry.get("message")), status=status if isinstance(status, int) else 401)
+
+    def _note_rejected(self, key: str, creds: Credentials, exc: TokenRejected) -> None:
+        """Record a rejected token (by fingerprint, never the token) so other processes do not send it."""
+        now = self.clock.now()
+        fingerprint = creds.token.fingerprint
+
+        def change(doc: dict[str, Any]) -> dict[str, Any]:
+            kept = {
+                fp: entry
+                for fp, entry in _rejections(doc).items()
+                if (at := iso_or_none(entry.get("at"))) is not None and (now - at).total_seconds() <= REJECTED_FOR_S
+            }
+            kept[fingerprint] = {"status": exc.status, "message": str(exc), "at": now.isoformat()}
+            return {**doc, "rejected": kept}
+
+        try:
+            self.store.update(key, change)
+        except UnavailableError:
+            return
+
     def _record(self, key: str, api: ApiSource) -> None:
         """Ask the endpoint, then record its reply and a clean budget in one store update.
 
@@ -381,6 +421,13 @@ def _pending_observations(account: str, pending: list[dict[str, Any]]) -> list[O
         for when in dict.fromkeys(t for t in (first, last) if t is not None):
             found.append(Observation(account, key, float(value), resets_at, "statusline", when))
     return found
+
+
+def _rejections(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = doc.get("rejected")
+    if not isinstance(found, dict):
+        return {}
+    return {fp: entry for fp, entry in found.items() if isinstance(entry, dict)}
 
 
 def _uuid_from_key(key: str) -> str | None:
