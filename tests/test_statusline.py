@@ -907,3 +907,12 @@ def test_help_explains_the_options() -> None:
     text = statusline("--help").stdout
     wanted = ["--format", "{5h_reset}", "{sonnet}", "--chain", "--no-refresh", "--endpoint-max-age", "install"]
     assert [True] * len(wanted) == [word in text for word in wanted]
+
+
+def test_render_of_old_news_writes_nothing(home: Path) -> None:
+    """An idle session's lower session number beside a week seen moments ago leaves the document untouched."""
+    login(home)
+    statusline("--no-refresh", stdin=stdin_of(session(80.0)))
+    before = (data_dir() / f"{KEY}.json").stat().st_mtime_ns
+    statusline("--no-refresh", stdin=stdin_of(session(42.0)))
+    assert before == (data_dir() / f"{KEY}.json").stat().st_mtime_ns

@@ -223,8 +223,9 @@ def _record(store: Store, key: str, feed: dict[str, Any], now: datetime) -> dict
         doc = store.read(key)
     except UnavailableError:
         doc = {}
-    if not feed or _already_known(doc, feed, now) or document.record_feed(doc, feed, now) is doc:
-        return doc  # nothing new: no write (renders come several a second; an idle session's old news)
+    fresh = document.news(doc, feed)
+    if not fresh or _already_known(doc, fresh, now):
+        return doc  # an idle session's old news, or values seen moments ago: no write (renders come often)
     try:
         return store.update(key, lambda doc: document.record_feed(doc, feed, now), timeout_s=0.3)
     except UnavailableError:  # busy or unwritable: show what stdin said anyway

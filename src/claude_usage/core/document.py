@@ -258,21 +258,31 @@ def _known_high(doc: dict[str, Any], key: str, resets_at: datetime) -> tuple[flo
     return high, later
 
 
+def news(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]]) -> dict[str, tuple[float, datetime]]:
+    """The captures of `feed` that the document does not already know better (rule 2): what may be recorded.
+
+    A capture that would lower a number known for its window, or that belongs to an earlier window than one
+    already known, is old news from an idle session.
+    """
+    fresh = {}
+    for key, (value, resets_at) in feed.items():
+        high, later = _known_high(doc, key, resets_at)
+        if not later and (high is None or value >= high):
+            fresh[key] = (value, resets_at)
+    return fresh
+
+
 def record_feed(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]], now: datetime) -> dict[str, Any]:
     """The document with the status line's captures recorded (a copy; `doc` is not changed).
 
-    A capture that would lower a number known for its window, or that belongs to an earlier window than one
-    already known, is old news from an idle session: it is not recorded (rule 2). A capture equal to the
-    held one only extends its sighting; a new value sends the one it replaces to `pending`.
+    Only `news(doc, feed)` is recorded: old news from an idle session is not (rule 2). A capture equal to
+    the held one only extends its sighting; a new value sends the one it replaces to `pending`.
     """
     windows = dict(feed_windows(doc))
     pending = doc.get("pending")
     pending = list(pending) if isinstance(pending, list) else []
     changed = False
-    for key, (value, resets_at) in feed.items():
-        high, later = _known_high(doc, key, resets_at)
-        if later or (high is not None and value < high):
-            continue
+    for key, (value, resets_at) in news(doc, feed).items():
         reset = resets_at.isoformat()
         old = windows.get(key)
         first_seen = now.isoformat()
