@@ -451,10 +451,11 @@ def test_uninstall_leaves_malformed_file_byte_identical(settings: Path, content:
 
 def test_invalid_json_error_gives_line_and_column(settings: Path) -> None:
     """The error for invalid JSON names the file and the line and column of the fault."""
-    settings.write_bytes(b'{\n  "model": "opus",\n}\n')
+    # A missing comma: reported at the same place by 3.10 to 3.13 (3.13 moved where a trailing comma is reported).
+    settings.write_bytes(b'{\n  "model": "opus"\n  "effort": "high"\n}\n')
     with pytest.raises(CommandLineError) as caught:
         install(settings, EXE, force=False, now=NOW)
-    expected = f"{settings} is not valid JSON (line 3 column 1); fix or move it, then try again"
+    expected = f"{settings} is not valid JSON (line 3 column 3); fix or move it, then try again"
     assert expected == str(caught.value)
 
 
