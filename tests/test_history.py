@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from claude_usage.adapters import history as history_module
 from claude_usage.adapters.history import (
     CSV_COLUMNS,
     DEFAULT_RETENTION_DAYS,
@@ -395,6 +396,90 @@ def test_a_closed_history_raises_history_error(history: History) -> None:
     history.close()
     with pytest.raises(HistoryError, match="cannot read"):
         history.rows()
+
+
+# --- damaged pages -------------------------------------------------------------------------------------
+
+MALFORMED = "database disk image is malformed"
+
+
+def filled_file(path: Path, count: int = 2000) -> None:
+    """A real history of `count` rows over seven windows, closed (so its WAL is folded into the file)."""
+    with History.open(path) as history:
+        history.record([obs(n % 97, n, key=f"window-{n % 7}") for n in range(count)])
+
+
+def damage(path: Path, page: int | None = None) -> bytes:
+    """Write garbage over one page (numbered from 1; the middle one unless given); the file's new bytes."""
+    size = sql(path, "PRAGMA page_size")[0][0]
+    assert isinstance(size, int)
+    data = bytearray(path.read_bytes())
+    index = (page - 1) if page is not None else len(data) // size // 2
+    data[index * size : (index + 1) * size] = b"\xde\xad\xbe\xef" * (size // 4)
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def damage_observations(path: Path) -> bytes:
+    """Garbage over the root page of the observation table, which every read and write goes through."""
+    ((root,),) = sql(path, "SELECT rootpage FROM sqlite_master WHERE name = 'observation'")
+    assert isinstance(root, int)
+    return damage(path, root)
+
+
+@pytest.fixture
+def no_quick_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open as a file too big for `PRAGMA quick_check` is opened: damage is found by the operations."""
+    monkeypatch.setattr(history_module, "QUICK_CHECK_MAX_BYTES", 0)
+
+
+def damaged_notice(path: Path) -> str:
+    aside = Path(f"{path}.corrupt-{STAMP}")
+    return f"{path} is damaged ({MALFORMED}): moved it to {aside} and started a new history"
+
+
+def test_a_damaged_page_is_found_at_open(path: Path) -> None:
+    """Garbage over a middle page: opening moves the file aside (bytes kept), says so and starts afresh."""
+    filled_file(path)
+    damaged = damage(path)
+    with History.open(path, clock=FakeClock()) as history:
+        found = (history.notice, history.rows())
+    assert (damaged_notice(path), [], damaged) == (*found, Path(f"{path}.corrupt-{STAMP}").read_bytes())
+
+
+@pytest.mark.usefixtures("no_quick_check")
+def test_a_read_meeting_a_damaged_page_moves_the_file_aside(path: Path) -> None:
+    """A read that meets a damaged page moves the file aside, says so once, and reads the new history."""
+    filled_file(path)
+    damaged = damage_observations(path)
+    said: list[str] = []
+    with History.open(path, clock=FakeClock(), on_notice=said.append) as history:
+        found = [history.rows(), history.rows()]
+    assert ([[], []], [damaged_notice(path)], damaged) == (found, said, Path(f"{path}.corrupt-{STAMP}").read_bytes())
+
+
+@pytest.mark.usefixtures("no_quick_check")
+def test_a_write_meeting_a_damaged_page_lands_in_the_new_history(path: Path) -> None:
+    """A write that meets a damaged page is made again in the new history: nothing is lost."""
+    filled_file(path)
+    damage_observations(path)
+    with History.open(path, clock=FakeClock()) as history:
+        added = history.record([obs(10, 0)])
+        found = (added, history.rows(), history.notice)
+    assert (1, [row(10, 0, 0)], damaged_notice(path)) == found
+
+
+@pytest.mark.usefixtures("no_quick_check")
+def test_a_file_another_history_moved_aside_is_followed_silently(path: Path) -> None:
+    """When another open history moved the file aside, this one writes to the new file and says nothing."""
+    filled_file(path)
+    damage_observations(path)
+    said: list[str] = []
+    with History.open(path, clock=FakeClock()) as first, History.open(path, on_notice=said.append) as second:
+        first.rows()
+        second.record([obs(10, 0)])
+        found = (first.rows(), said, second.notice)
+    assert ([row(10, 0, 0)], [], None) == found
 
 
 # --- retention -----------------------------------------------------------------------------------------

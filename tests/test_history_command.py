@@ -14,8 +14,9 @@ from rich.console import Console
 from claude_usage.adapters.history import History, Observation, Row, history_path
 from claude_usage.commands.history import parse_since
 from claude_usage.core.summary import summarise
+from claude_usage.standin import StandIn
 from claude_usage.ui.history import HistoryView
-from tests.support.cli import run_cli
+from tests.support.cli import run_cli, write_credentials
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -173,3 +174,35 @@ def test_an_impossible_since_is_a_command_line_error(since: str) -> None:
     result = run_cli("history", "--since", since)
     assert 2 == result.code
     assert "Traceback" not in result.stderr
+
+
+def _damaged_history(data: Path) -> Path:
+    """A real history of 3000 rows with garbage written over its middle page; its path."""
+    path = history_path({"CLAUDE_USAGE_DATA_DIR": str(data)})
+    with History.open(path) as history:
+        history.record(
+            Observation("a-1", f"window-{n % 7}", n % 97, None, "api", NOW + timedelta(minutes=n)) for n in range(3000)
+        )
+    data_bytes = bytearray(path.read_bytes())
+    middle = len(data_bytes) // 4096 // 2 * 4096
+    data_bytes[middle : middle + 4096] = b"\xde\xad\xbe\xef" * 1024
+    path.write_bytes(bytes(data_bytes))
+    return path
+
+
+def test_a_damaged_history_never_stops_a_reading(home: Path, tmp_path: Path, standin: StandIn) -> None:
+    """With damaged pages in the history, --json exits 0, says once that it moved the file aside, and keeps it."""
+    write_credentials(home / ".claude")
+    path = _damaged_history(tmp_path / "data")
+    result = run_cli("--json", env={"CLAUDE_USAGE_API_URL": standin.url})
+    asides = [p for p in path.parent.glob("history.sqlite3.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    moved = [line for line in result.stderr.splitlines() if "moved it to" in line]
+    assert (0, 1, 1) == (result.code, len(moved), len(asides))
+    assert 78.0 == json.loads(result.stdout)["windows"][0]["utilization"]
+
+
+def test_history_shows_after_a_damaged_history(tmp_path: Path) -> None:
+    """`claude-usage history` on a damaged history moves it aside, says so and exits 0."""
+    _damaged_history(tmp_path / "data")
+    result = run_cli("history")
+    assert (0, 1) == (result.code, result.stderr.count("moved it to"))

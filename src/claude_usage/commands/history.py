@@ -79,10 +79,14 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 def _open(env: Mapping[str, str]) -> History:
     from claude_usage.adapters.history import History, history_path, retention_days
 
-    history = History.open(history_path(env), retention_days=retention_days(env))
+    history = History.open(history_path(env), retention_days=retention_days(env), on_notice=_say)
     if history.notice:
-        print(f"claude-usage: {history.notice}", file=sys.stderr)
+        _say(history.notice)
     return history
+
+
+def _say(notice: str) -> None:
+    print(f"claude-usage: {notice}", file=sys.stderr)
 
 
 def _export(rows: list[Row], *, csv_out: bool, summary: bool) -> int:
