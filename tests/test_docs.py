@@ -6,15 +6,30 @@ from pathlib import Path
 
 import pytest
 
-from claude_usage.cli import build_parser
+from claude_usage.cli import COMMANDS, build_parser
 from claude_usage.errors import ExitCode
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
 
 def _options() -> list[str]:
-    parser = build_parser()
-    return sorted({s for action in parser._actions for s in action.option_strings if s.startswith("--")})
+    """Every long option of every command in the table (subcommands' own parsers included)."""
+    found: set[str] = set()
+    parsers = [build_parser(name) for name in COMMANDS]
+    while parsers:
+        parser = parsers.pop()
+        for action in parser._actions:
+            found.update(s for s in action.option_strings if s.startswith("--"))
+            choices = getattr(action, "choices", None)
+            if isinstance(choices, dict):
+                parsers.extend(choices.values())
+    return sorted(found)
+
+
+@pytest.mark.parametrize("name", [name for name in COMMANDS if name])
+def test_every_command_is_in_the_readme(name: str) -> None:
+    """Each command of the table appears in the README."""
+    assert f"`claude-usage {name}" in README
 
 
 @pytest.mark.parametrize("option", _options())
