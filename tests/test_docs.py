@@ -54,3 +54,22 @@ def test_status_line_options_are_in_the_readme(option: str) -> None:
 def test_status_line_placeholders_are_in_the_readme(placeholder: str) -> None:
     """Every --format placeholder the status line knows is documented."""
     assert f"`{placeholder}`" in README
+
+
+def _readme_variables() -> list[str]:
+    rows = [line for line in README.splitlines() if line.startswith("| `") and line[3:4].isupper()]
+    names = [name for row in rows for name in row.split("|")[1].replace("`", "").replace(",", " ").split()]
+    return [name for name in names if name.isupper()]
+
+
+@pytest.mark.parametrize("variable", _readme_variables())
+def test_every_environment_variable_is_in_the_help(variable: str) -> None:
+    """The top-level --help names each environment variable the README's table documents."""
+    assert variable in build_parser().format_help()
+
+
+@pytest.mark.parametrize("name", [name for name in COMMANDS if name])
+def test_every_command_describes_itself(name: str) -> None:
+    """`claude-usage NAME --help` is that command's own help, not the top-level one."""
+    text = build_parser(name).format_help()
+    assert (f"usage: claude-usage {name}", False) == (text.splitlines()[0][: len(name) + 20], "commands:" in text)

@@ -49,8 +49,9 @@ exit status: 0 ok · 1 unexpected error · 2 bad command line or a user file we 
              4 service unavailable (network, timeout, 5xx, 429, unexpected reply, nothing stored
                while the budget forbids a request) · 130 interrupted one-shot
 environment: CLAUDE_CONFIG_DIR, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CODE_OAUTH_SCOPES, CLAUDE_USAGE_API_URL,
-             CLAUDE_USAGE_DATA_DIR, CLAUDE_USAGE_MIN_SPACING, CLAUDE_USAGE_PACE_TOLERANCE,
-             CLAUDE_USAGE_HISTORY_DAYS, CLAUDE_USAGE_USER_AGENT, NO_COLOR, HTTPS_PROXY (see the README)
+             CLAUDE_USAGE_DATA_DIR, CLAUDE_USAGE_HISTORY_DAYS, CLAUDE_USAGE_PACE_TOLERANCE,
+             CLAUDE_USAGE_MIN_SPACING, CLAUDE_USAGE_USER_AGENT, NO_COLOR, HTTPS_PROXY, HTTP_PROXY,
+             NO_PROXY, SSL_CERT_FILE (see the README)
 """
 
 
