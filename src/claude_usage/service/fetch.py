@@ -7,7 +7,6 @@ only a bounded number of times within a bounded time, honour one short Retry-Aft
 
 from __future__ import annotations
 
-import random
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -113,7 +112,7 @@ class UsageService:
         self,
         *,
         wait_s: float = ONE_SHOT_WAIT_S,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] | None = None,
         on_retry: Callable[[], None] | None = None,
         creds: Credentials | None = None,
     ) -> Reading:
@@ -122,6 +121,10 @@ class UsageService:
 
         `creds` serve the first attempt; retries read the store again (Claude Code may have refreshed it).
         """
+        if jitter is None:
+            import random  # only a one-shot that retries needs it
+
+            jitter = random.random
         deadline = self.clock.monotonic() + wait_s
         failures = 0
         waited_out_429 = False
