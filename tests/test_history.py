@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from claude_usage.adapters.history import (
     DEFAULT_RETENTION_DAYS,
     SCHEMA_VERSION,
     History,
+    HistoryBusy,
     HistoryError,
     Observation,
     Row,
@@ -480,6 +482,36 @@ def test_a_file_another_history_moved_aside_is_followed_silently(path: Path) -> 
         second.record([obs(10, 0)])
         found = (first.rows(), said, second.notice)
     assert ([row(10, 0, 0)], [], None) == found
+
+
+# --- another process's lock ------------------------------------------------------------------------------
+
+
+def test_a_write_gives_up_within_a_second_when_another_process_holds_the_lock(path: Path) -> None:
+    """A write under another process's lock raises HistoryBusy after about a second, not the old ten."""
+    with History.open(path) as history, history_worker.locked(path):
+        started = time.monotonic()
+        with pytest.raises(HistoryBusy, match=str(path)):
+            history.record([obs(10, 0)])
+        waited = time.monotonic() - started
+    assert (True, ExitCode.UNAVAILABLE) == (waited < 2.5, HistoryBusy.exit_code)
+
+
+def test_a_write_given_up_leaves_nothing_behind(path: Path) -> None:
+    """A write that gave up on the lock changed nothing, and the next one after the release is filed."""
+    with History.open(path) as history:
+        with history_worker.locked(path), pytest.raises(HistoryBusy):
+            history.record([obs(10, 0)])
+        history.record([obs(10, 0)])
+        assert [row(10, 0, 0)] == history.rows()
+
+
+def test_reads_go_on_under_another_process_write_lock(path: Path) -> None:
+    """In WAL mode a write lock held elsewhere never stops a read (insights read while a shell holds it)."""
+    with History.open(path) as history:
+        history.record([obs(10, 0)])
+        with history_worker.locked(path):
+            assert [row(10, 0, 0)] == history.rows()
 
 
 # --- retention -----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from claude_usage.core.summary import summarise
 from claude_usage.standin import StandIn
 from claude_usage.ui.history import HistoryView
 from tests.support.cli import run_cli, write_credentials
+from tests.support.history_worker import locked
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -206,3 +208,30 @@ def test_history_shows_after_a_damaged_history(tmp_path: Path) -> None:
     _damaged_history(tmp_path / "data")
     result = run_cli("history")
     assert (0, 1) == (result.code, result.stderr.count("moved it to"))
+
+
+def test_a_locked_history_never_delays_a_reading(home: Path, tmp_path: Path, standin: StandIn) -> None:
+    """With another process holding the history's write lock, --json answers within 3 s with the numbers."""
+    write_credentials(home / ".claude")
+    path = history_path({"CLAUDE_USAGE_DATA_DIR": str(tmp_path / "data")})
+    History.open(path).close()
+    with locked(path):
+        started = time.monotonic()
+        result = run_cli("--json", env={"CLAUDE_USAGE_API_URL": standin.url})
+        took = time.monotonic() - started
+    assert (0, 78.0) == (result.code, json.loads(result.stdout)["windows"][0]["utilization"])
+    assert took < 3, f"took {took:.1f} s"
+
+
+def test_a_reading_missed_under_a_lock_is_filed_by_the_next_run(home: Path, tmp_path: Path, standin: StandIn) -> None:
+    """What a run could not file under another process's lock is filed by the next run, at its own time."""
+    write_credentials(home / ".claude")
+    path = history_path({"CLAUDE_USAGE_DATA_DIR": str(tmp_path / "data")})
+    History.open(path).close()
+    env = {"CLAUDE_USAGE_API_URL": standin.url}
+    with locked(path):
+        first = json.loads(run_cli("--json", env=env).stdout)["windows"][0]
+    assert 0 == run_cli("--json", env=env).code
+    with History.open(path) as history:
+        filed = [(r.utilization, r.observed_at) for r in history.rows(key="five_hour")]
+    assert [(78.0, datetime.fromisoformat(first["observed_at"]))] == filed

@@ -18,9 +18,12 @@ Schema 1, one row per reading with ISO-8601 text times (`reading(id, account, ke
 source, observed_at)`), is migrated on open by collapsing each run of equal readings into one row.
 
 Concurrency: WAL mode, `synchronous = NORMAL` (a power cut may lose the last commits, never the file),
-a busy timeout, and `BEGIN IMMEDIATE` for every write, so writers in several processes queue instead of
-failing. Setting up the file (create, migrate, move aside) happens under `history.sqlite3.lock`
-(the reading store's lock), re-checked once held; opening a current file takes no lock.
+a short busy timeout (BUSY_TIMEOUT_S, a second) and `BEGIN IMMEDIATE` for every write, so writers in
+several processes queue for each other's millisecond transactions; a lock held longer (an open `sqlite3`
+shell, a backup) makes the operation give up with HistoryBusy rather than hold up a reading. The readers
+keep what they could not file (the store's documents) for the next writer. Setting up the file (create,
+migrate, move aside) happens under `history.sqlite3.lock` (the reading store's lock), re-checked once
+held; opening a current file takes no lock.
 
 Retention (a year by default): `record` deletes rows last seen more than `retention_days` before the
 newest observation it records, at most once a day (the day is counted from `meta.last_prune_us`);
@@ -75,7 +78,11 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2
 DEFAULT_RETENTION_DAYS = 365
 APPLICATION_ID = 0x43557367  # "CUsg"
-BUSY_TIMEOUT_S = 10.0  # how long a write waits for another process's write transaction
+# How long an operation waits for another process's lock (a writer, an open `sqlite3` shell, a backup)
+# before giving up with HistoryBusy: filing history must never hold up a reading. `history import` waits
+# longer (IMPORT_BUSY_TIMEOUT_S): nothing waits on it.
+BUSY_TIMEOUT_S = 1.0
+IMPORT_BUSY_TIMEOUT_S = 10.0
 SETUP_WAIT_S = 30.0  # how long an open waits for another process creating or migrating the file
 # Files up to this size get `PRAGMA quick_check` at open (about 1.8 ms a MiB, measured warm: 7 ms at the
 # limit, a few weeks of history); damage in a bigger file is found by the operation that reads the page.
@@ -110,6 +117,10 @@ _T = TypeVar("_T")
 
 class HistoryError(UnavailableError):
     """The history file could not be opened, read or written; names the file."""
+
+
+class HistoryBusy(HistoryError):
+    """Another process held the file locked for longer than the busy timeout; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +187,10 @@ class History:
         notice: str | None,
         clock: Clock | None = None,
         on_notice: Callable[[str], None] | None = None,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
         self.path = path
+        self.busy_timeout_s = busy_timeout_s
         self.retention_days = retention_days
         self.notice = notice
         self._conn = conn
@@ -194,20 +207,30 @@ class History:
         retention_days: int = DEFAULT_RETENTION_DAYS,
         clock: Clock | None = None,
         on_notice: Callable[[str], None] | None = None,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> History:
         """Open (creating, migrating or moving aside as needed) the history at `path`.
 
         `clock` only names moved-aside files; `notice` is set when that happened at open. `on_notice` is
         called with each later notice (a damaged file met by an operation and moved aside); it also
-        becomes `notice`.
+        becomes `notice`. An operation waits at most `busy_timeout_s` for another process's lock, then
+        raises HistoryBusy (a HistoryError) having changed nothing.
         """
         if retention_days < 1:
             raise ValueError(f"retention_days must be at least 1, got {retention_days}")
         path = Path(path)
         clock = clock or SystemClock()
         with _seam(path, "open"):
-            conn, notice = _open(path, clock)
-        return cls(path, conn, retention_days=retention_days, notice=notice, clock=clock, on_notice=on_notice)
+            conn, notice = _open(path, clock, busy_timeout_s)
+        return cls(
+            path,
+            conn,
+            retention_days=retention_days,
+            notice=notice,
+            clock=clock,
+            on_notice=on_notice,
+            busy_timeout_s=busy_timeout_s,
+        )
 
     def __enter__(self) -> History:
         return self
@@ -298,7 +321,7 @@ class History:
         if _identity(self.path) == self._ident:
             return
         self._conn.close()
-        self._conn, notice = _open(self.path, self._clock)
+        self._conn, notice = _open(self.path, self._clock, self.busy_timeout_s)
         self._ident = _identity(self.path)
         if notice:
             self._say(notice)
@@ -311,7 +334,7 @@ class History:
             if _identity(self.path) == self._ident:
                 aside = _move_aside(self.path, "corrupt", self._clock)
                 notice = f"{self.path} is damaged ({why}): moved it to {aside} and started a new history"
-            self._conn, found = _setup(self.path, self._clock)
+            self._conn, found = _setup(self.path, self._clock, self.busy_timeout_s)
         self._ident = _identity(self.path)
         notice = notice or found
         if notice:
@@ -330,6 +353,10 @@ class History:
 def _seam(path: Path, doing: str) -> Iterator[None]:
     try:
         yield
+    except sqlite3.OperationalError as exc:
+        if _is_busy(exc):
+            raise HistoryBusy(f"cannot {doing} {path}: another process holds it locked ({exc})") from exc
+        raise HistoryError(f"cannot {doing} {path}: {exc}") from exc
     except sqlite3.Error as exc:
         raise HistoryError(f"cannot {doing} {path}: {exc}") from exc
     except StoreError as exc:  # the setup lock's file
@@ -358,18 +385,26 @@ class _Unreadable(Exception):
     """The file's contents cannot be read as a history (raised while migrating)."""
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock we waited for in vain."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF in (5, 6)
+    return "locked" in str(exc)
+
+
 def _is_corruption(exc: sqlite3.Error) -> bool:
     """SQLITE_CORRUPT or SQLITE_NOTADB: plain DatabaseError (busy, I/O, full are OperationalError)."""
     return type(exc) is sqlite3.DatabaseError
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_s: float) -> sqlite3.Connection:
     """A connection to the existing file (never creating one), autocommit, usable from any thread."""
     uri = path.absolute().as_uri() + "?mode=rw"
-    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    return sqlite3.connect(uri, uri=True, timeout=busy_s, isolation_level=None, check_same_thread=False)
 
 
-def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None, int]:
+def _inspect(path: Path, busy_s: float) -> tuple[str, sqlite3.Connection | None, int]:
     """(state, connection when the file is SQLite, user_version).
 
     States: missing, empty (no tables yet), current, old, corrupt (not SQLite), damaged (a current file
@@ -382,7 +417,7 @@ def _inspect(path: Path) -> tuple[str, sqlite3.Connection | None, int]:
         return "missing", None, 0
     if head and head != _MAGIC:
         return "corrupt", None, 0
-    conn = _connect(path)
+    conn = _connect(path, busy_s)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         app = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -427,14 +462,14 @@ def _passes_quick_check(path: Path, conn: sqlite3.Connection) -> bool:
     return found == ("ok",)
 
 
-def _open(path: Path, clock: Clock) -> tuple[sqlite3.Connection, str | None]:
-    state, conn, _ = _inspect(path)
+def _open(path: Path, clock: Clock, busy_s: float) -> tuple[sqlite3.Connection, str | None]:
+    state, conn, _ = _inspect(path, busy_s)
     if conn is not None and state == "current":
         return _tuned(conn), None
     if conn is not None:
         conn.close()
     with _setup_lock(path):
-        return _setup(path, clock)
+        return _setup(path, clock, busy_s)
 
 
 @contextmanager
@@ -457,9 +492,9 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _setup(path: Path, clock: Clock) -> tuple[sqlite3.Connection, str | None]:
+def _setup(path: Path, clock: Clock, busy_s: float) -> tuple[sqlite3.Connection, str | None]:
     """Under the setup lock: bring the file at `path` to the current schema, whatever it holds now."""
-    state, conn, version = _inspect(path)
+    state, conn, version = _inspect(path, busy_s)
     notice = None
     try:
         if conn is not None and state == "old":
@@ -485,7 +520,7 @@ def _setup(path: Path, clock: Clock) -> tuple[sqlite3.Connection, str | None]:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600))
             state = "empty"
         if conn is None:
-            conn = _connect(path)
+            conn = _connect(path, busy_s)
         if state == "empty":
             conn.execute("PRAGMA journal_mode = WAL")
             with _transaction(conn):

@@ -76,10 +76,21 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     return _show(rows, now)
 
 
-def _open(env: Mapping[str, str]) -> History:
-    from claude_usage.adapters.history import History, history_path, retention_days
+def _open(env: Mapping[str, str], *, importing: bool = False) -> History:
+    from claude_usage.adapters.history import (
+        BUSY_TIMEOUT_S,
+        IMPORT_BUSY_TIMEOUT_S,
+        History,
+        history_path,
+        retention_days,
+    )
 
-    history = History.open(history_path(env), retention_days=retention_days(env), on_notice=_say)
+    history = History.open(
+        history_path(env),
+        retention_days=retention_days(env),
+        on_notice=_say,
+        busy_timeout_s=IMPORT_BUSY_TIMEOUT_S if importing else BUSY_TIMEOUT_S,
+    )
     if history.notice:
         _say(history.notice)
     return history
@@ -123,7 +134,7 @@ def _import(file: str, env: Mapping[str, str]) -> int:
     except OSError as exc:
         raise CommandLineError(f"cannot read {file}: {exc.strerror or exc}") from exc
     try:
-        with _open(env) as history:
+        with _open(env, importing=True) as history:
             added = history.import_rows(rows_from_csv(handle))
     finally:
         if handle is not sys.stdin:
