@@ -43,3 +43,33 @@ def test_credentials_and_service_import_no_rich() -> None:
     assert [] == _loaded(
         "claude_usage.service.reader, claude_usage.service.poller, claude_usage.adapters.credentials", {"rich"}
     )
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "claude_usage.core.document",
+        "claude_usage.core.feed",
+        "claude_usage.core.shared",
+        "claude_usage.core.times",
+        "claude_usage.core.fmt",
+    ],
+)
+def test_the_status_lines_core_is_light(module: str) -> None:
+    """The core modules on the status line's path load neither the model, the wire parser, typing nor dataclasses."""
+    heavy = {"typing", "dataclasses", "claude_usage.core.model", "claude_usage.core.wire", "hashlib"}
+    assert [] == _loaded(module, heavy)
+
+
+def test_service_stays_below_the_faces() -> None:
+    """The service package imports no Rich, no ui and no command module."""
+    modules = "claude_usage.service.fetch, claude_usage.service.sources, claude_usage.service.reader, " + (
+        "claude_usage.service.poller"
+    )
+    assert [] == _loaded(modules, {"rich", "claude_usage.ui", "claude_usage.commands", "claude_usage.cli"})
+
+
+@pytest.mark.parametrize("name", ["dashboard", "oneshot", "refresh", "history", "statusline", "wiring", "jsondoc"])
+def test_command_modules_import_nothing_heavy(name: str) -> None:
+    """Importing a face (its row chosen, nothing run yet) loads neither Rich, httpx nor sqlite3."""
+    assert [] == _loaded(f"claude_usage.commands.{name}", {"rich", "httpx", "sqlite3"})
