@@ -1,12 +1,22 @@
-"""The service's rules on a fake clock: retries and back-off, Retry-After, 403 fallback, rejected tokens."""
+"""The service's rules on a fake clock: retries and back-off, Retry-After, 403 fallback, rejected tokens.
+
+Also the suite's own guard (tests/conftest.py) that keeps every test, and what it runs, out of the real home.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
+from claude_usage.adapters import paths
 from claude_usage.errors import RateLimited, TokenRejected, UnavailableError
 from claude_usage.service.fetch import UsageService
-from tests.conftest import fresh_fixture
+from tests.conftest import REAL_HOME, HomeGuard, RealHomeTouched, fresh_fixture
 from tests.support.fakes import FakeClock, FakeCredentials, ScriptedClient
 
 REPLY = fresh_fixture("max-typical")
@@ -103,3 +113,57 @@ def test_rejected_env_token_says_to_set_a_new_one() -> None:
     with pytest.raises(TokenRejected, match="set a new CLAUDE_CODE_OAUTH_TOKEN") as excinfo:
         service.fetch()
     assert 401 == excinfo.value.status
+
+
+# -- the home guard (tests/conftest.py) -----------------------------------------------------------------
+
+
+def test_the_home_guard_fails_path_home_on_the_real_home(
+    monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard
+) -> None:
+    """With the real HOME restored, Path.home() raises RealHomeTouched."""
+    monkeypatch.setenv("HOME", REAL_HOME)
+    with pytest.raises(RealHomeTouched, match=r"Path\.home\(\)"):
+        Path.home()
+    home_guard.hits.clear()  # touched on purpose
+
+
+def test_the_home_guard_fails_expanduser_on_the_real_home(
+    monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard
+) -> None:
+    """With HOME unset (the password file's home), a `~` path raises RealHomeTouched."""
+    monkeypatch.delenv("HOME")
+    with pytest.raises(RealHomeTouched, match="expanduser"):
+        paths.config_dir({})
+    home_guard.hits.clear()  # touched on purpose
+
+
+def test_the_home_guard_catches_a_swallowed_touch(monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard) -> None:
+    """A RealHomeTouched the code under test caught still fails the test when it ends."""
+    monkeypatch.setenv("HOME", REAL_HOME)
+    with contextlib.suppress(Exception):  # what a broad `except` in the code under test would do
+        Path("~/.claude").expanduser()
+    with pytest.raises(RealHomeTouched, match="caught"):
+        home_guard.check_untouched()
+
+
+def test_the_home_guard_refuses_a_subprocess_with_the_real_home(
+    monkeypatch: pytest.MonkeyPatch, home_guard: HomeGuard
+) -> None:
+    """A subprocess that would inherit the real HOME is refused before it starts."""
+    monkeypatch.setenv("HOME", REAL_HOME)
+    with pytest.raises(RealHomeTouched, match="subprocess"):
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+    home_guard.hits.clear()  # touched on purpose
+
+
+def test_the_isolated_home_passes_the_guard(home: Path) -> None:
+    """Under the `home` fixture, Path.home() is the temp home."""
+    assert home == Path.home()
+
+
+def test_a_subprocess_gets_the_isolated_home(home: Path) -> None:
+    """A subprocess resolves its home from the environment: the `home` fixture's."""
+    probe = "import pathlib; print(pathlib.Path.home())"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert os.fspath(home) == out.stdout.strip()

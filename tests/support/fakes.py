@@ -1,12 +1,23 @@
-"""In-process fakes for the service's collaborators: a clock whose sleep advances time, a scripted client."""
+"""In-process fakes for the service's collaborators: a clock whose sleep advances time, a scripted client,
+fixed logins, a history that counts its writes, and a real `Reader` wired to them over a real store.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from claude_usage.adapters.credentials import Credentials, Secret
+from claude_usage.adapters.history import History, Observation
+from claude_usage.adapters.store import Store
+from claude_usage.service.fetch import UsageService
+from claude_usage.service.reader import Reader
+
+# The account key of FakeCredentials' stored login (its account id is "acct-1:org-1").
+ACCOUNT_KEY = "a-acct-1_org-1"
+ACCOUNT_UUID = "acct-1"
 
 
 class FakeClock:
@@ -92,3 +103,36 @@ class FakeCredentials:
 
     def reject(self, fingerprint: str) -> None:
         self.rejected.append(fingerprint)
+
+
+class CountingHistory(History):
+    """A real History that also keeps every batch `record` was given (open it with `CountingHistory.open`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches: list[list[Observation]] = []
+
+    @classmethod
+    def open(cls, path: Path, **kwargs: Any) -> CountingHistory:
+        history = super().open(path, **kwargs)
+        assert isinstance(history, CountingHistory)
+        return history
+
+    def record(self, observations: Iterable[Observation]) -> int:
+        batch = list(observations)
+        self.batches.append(batch)
+        return super().record(batch)
+
+
+def build_reader(
+    store: Store,
+    clock: FakeClock,
+    client: ScriptedClient,
+    *,
+    credentials: FakeCredentials | None = None,
+    env: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Reader:
+    """A real Reader over `store` (FakeCredentials' stored login unless told otherwise); `options` go to Reader."""
+    service = UsageService(client=client, credentials=credentials or FakeCredentials(), clock=clock)
+    return Reader(service, store, env=env or {}, **options)
