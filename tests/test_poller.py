@@ -155,6 +155,20 @@ def test_ask_now_keeps_the_spacing(poller: Poller, client: ScriptedClient, clock
     assert (1, True) == (len(client.sent), _shown(poller).held_back)
 
 
+def test_ask_now_inside_the_spacing_asks_when_it_is_allowed(
+    poller: Poller, client: ScriptedClient, clock: FakeClock
+) -> None:
+    """`r` five seconds after a request is not dropped: the poll is due when the spacing allows, and then asks."""
+    poller.run_due()
+    clock.advance(5)
+    poller.ask_now()
+    poller.run_due()
+    due_in = poller.seconds_until_due()
+    clock.advance(due_in)
+    poller.run_due()
+    assert (25.0, 2) == (due_in, len(client.sent))
+
+
 def test_ask_now_past_the_spacing_asks_at_once(poller: Poller, client: ScriptedClient, clock: FakeClock) -> None:
     """Asked 31 s after a request, with the reading still young, the poll sends a request."""
     poller.run_due()
@@ -282,11 +296,6 @@ def test_watch_store_before_any_poll_does_nothing(poller: Poller, store: Store, 
     assert [] == changes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_due() takes the store's stamp in _settle() before its own heartbeat and file_history() write "
-    "the document, so the next watch_store() mistakes the poller's own write for news",
-)
 def test_watch_store_after_a_poll_announces_nothing_new(poller: Poller, clock: FakeClock) -> None:
     """When no other process wrote since the poll, `watch_store()` announces no new reading."""
     poller.run_due()
@@ -296,11 +305,6 @@ def test_watch_store_after_a_poll_announces_nothing_new(poller: Poller, clock: F
     assert [] == [change for change in changes if change.new_reading]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="watch_store() stores the stamp, then file_history() drains `pending` (a write of its own), so the "
-    "next watch_store() announces the same numbers again",
-)
 def test_watch_store_announces_a_capture_once(poller: Poller, store: Store, clock: FakeClock) -> None:
     """A status line's new value that replaced an older one is announced once, not again after it is filed."""
     poller.run_due()

@@ -130,9 +130,16 @@ class Poller:
             self._failed("unavailable", f"unexpected error ({type(exc).__name__}); retrying", self._error_retry_s())
         else:
             self._failures = 0
-            self._settle(snapshot, None, None, self._after_success(snapshot))
+            # Our own writes first, so that the stamp `_settle` takes includes them (they are not news).
             self.reader.heartbeat(snapshot.account, self.interval_s)
             self.reader.file_history(snapshot.account)
+            due = self._after_success(snapshot)
+            allowed = self.reader.next_allowed(snapshot)
+            if forced and snapshot.held_back and allowed is not None:
+                due = allowed  # `r` inside the spacing: take that reading as soon as the budget allows
+                with self._lock:
+                    self._forced = True
+            self._settle(snapshot, None, None, due)
 
     def _error_retry_s(self) -> float:
         """After a network error, 5xx or bad reply: sooner than the interval, doubling, never under the floor."""
@@ -210,10 +217,11 @@ class Poller:
             snapshot = self.reader.snapshot(key)
         except ClaudeUsageError:
             return
+        self.reader.file_history(key)  # may empty `pending`: our own write, not news
+        current = self.reader.store_stamp(key)
         with self._lock:
             self._stamp = current
             problem = self.view.problem
             if self.view.problem_kind == "rate_limited" and not snapshot.budget.cooling_down(self.clock.now()):
                 problem = None
             self._set_view(self.view._replace(snapshot=snapshot, problem=problem, insights=self._insights(snapshot)))
-        self.reader.file_history(key)
