@@ -514,6 +514,44 @@ def test_reads_go_on_under_another_process_write_lock(path: Path) -> None:
             assert [row(10, 0, 0)] == history.rows()
 
 
+# --- a disk that cannot be written --------------------------------------------------------------------
+
+
+@pytest.fixture
+def unwritable(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A history with one row whose opening for writing fails as on a read-only disk."""
+    with History.open(path) as history:
+        history.record([obs(10, 0)])
+
+    def refuse(*args: object) -> None:
+        raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(history_module, "_open", refuse)
+
+
+@pytest.mark.usefixtures("unwritable")
+def test_a_history_that_cannot_be_written_is_read_read_only(path: Path) -> None:
+    """With read_only_fallback, a file that cannot be opened for writing is read read-only, and it says so."""
+    with History.open(path, read_only_fallback=True) as history:
+        found = (history.read_only, history.rows(), history.notice)
+    notice = f"cannot write {path} (unable to open database file): reading it read-only"
+    assert (True, [row(10, 0, 0)], notice) == found
+
+
+@pytest.mark.usefixtures("unwritable")
+def test_a_read_only_history_refuses_writes(path: Path) -> None:
+    """Writing to a history opened read-only raises HistoryError, naming the file."""
+    with History.open(path, read_only_fallback=True) as history, pytest.raises(HistoryError, match="read-only"):
+        history.record([obs(11, 1)])
+
+
+@pytest.mark.usefixtures("unwritable")
+def test_without_the_fallback_an_unwritable_history_is_an_error(path: Path) -> None:
+    """The readings' open (no fallback) still reports the file it cannot write."""
+    with pytest.raises(HistoryError, match="unable to open database file"):
+        History.open(path)
+
+
 # --- retention -----------------------------------------------------------------------------------------
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -235,3 +240,54 @@ def test_a_reading_missed_under_a_lock_is_filed_by_the_next_run(home: Path, tmp_
     with History.open(path) as history:
         filed = [(r.utilization, r.observed_at) for r in history.rows(key="five_hour")]
     assert [(78.0, datetime.fromisoformat(first["observed_at"]))] == filed
+
+
+@contextmanager
+def read_only_mount(directory: Path) -> Iterator[None]:
+    """`directory` is a read-only bind mount of itself for the block, as after the kernel remounts a disk."""
+    if sys.platform != "linux" or shutil.which("mount") is None:
+        pytest.skip("read-only bind mounts need Linux's mount")
+    where = str(directory)
+    bind = subprocess.run(["mount", "--bind", where, where], capture_output=True, text=True, check=False)
+    if bind.returncode:
+        pytest.skip(f"cannot bind-mount here (root or CAP_SYS_ADMIN needed): {bind.stderr.strip()}")
+    try:
+        ro = subprocess.run(["mount", "-o", "remount,ro,bind", where], capture_output=True, text=True, check=False)
+        if ro.returncode:
+            pytest.skip(f"cannot remount read-only here: {ro.stderr.strip()}")
+        yield
+    finally:
+        if subprocess.run(["umount", where], capture_output=True, check=False).returncode:
+            subprocess.run(["umount", "-l", where], capture_output=True, check=True)
+
+
+def _exported(result_stdout: str) -> list[tuple[str, str]]:
+    return [(line["key"], line["utilization"]) for line in csv.DictReader(io.StringIO(result_stdout))]
+
+
+def test_export_reads_a_history_on_a_read_only_disk(tmp_path: Path) -> None:
+    """`history export --csv` prints every row of a history on a read-only mount (no -wal or -shm left)."""
+    _seed(tmp_path / "data").close()
+    with read_only_mount(tmp_path / "data"):
+        result = run_cli("history", "export", "--csv")
+    expected = [("five_hour", "10.0"), ("five_hour", "0.30000000000000004"), ("seven_day", "41.0")]
+    assert (0, expected) == (result.code, _exported(result.stdout))
+
+
+def test_export_reads_the_wal_left_on_a_read_only_disk(tmp_path: Path) -> None:
+    """Rows still in the -wal of a history open when the disk went read-only are exported too."""
+    history = _seed(tmp_path / "data")
+    try:
+        with read_only_mount(tmp_path / "data"):
+            result = run_cli("history", "export", "--csv")
+    finally:
+        history.close()
+    assert (0, 3) == (result.code, len(_exported(result.stdout)))
+
+
+def test_history_shows_a_history_on_a_read_only_disk(tmp_path: Path) -> None:
+    """`claude-usage history` shows a history on a read-only mount and says it reads it read-only."""
+    _seed(tmp_path / "data").close()
+    with read_only_mount(tmp_path / "data"):
+        result = run_cli("history", "--account", "a-1", env={"COLUMNS": "100"})
+    assert (0, True, True) == (result.code, "Past windows" in result.stdout, "read-only" in result.stderr)

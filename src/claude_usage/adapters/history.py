@@ -188,9 +188,11 @@ class History:
         clock: Clock | None = None,
         on_notice: Callable[[str], None] | None = None,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        read_only: bool = False,
     ) -> None:
         self.path = path
         self.busy_timeout_s = busy_timeout_s
+        self.read_only = read_only
         self.retention_days = retention_days
         self.notice = notice
         self._conn = conn
@@ -208,6 +210,7 @@ class History:
         clock: Clock | None = None,
         on_notice: Callable[[str], None] | None = None,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        read_only_fallback: bool = False,
     ) -> History:
         """Open (creating, migrating or moving aside as needed) the history at `path`.
 
@@ -215,13 +218,27 @@ class History:
         called with each later notice (a damaged file met by an operation and moved aside); it also
         becomes `notice`. An operation waits at most `busy_timeout_s` for another process's lock, then
         raises HistoryBusy (a HistoryError) having changed nothing.
+
+        With `read_only_fallback`, an existing file that cannot be opened for writing (a read-only disk or
+        directory) is opened read-only instead: `read_only` is then True, `notice` says so, and writes
+        raise HistoryError. For export and display, so that a history can be rescued from such a disk.
         """
         if retention_days < 1:
             raise ValueError(f"retention_days must be at least 1, got {retention_days}")
         path = Path(path)
         clock = clock or SystemClock()
-        with _seam(path, "open"):
-            conn, notice = _open(path, clock, busy_timeout_s)
+        read_only = False
+        try:
+            with _seam(path, "open"):
+                conn, notice = _open(path, clock, busy_timeout_s)
+        except HistoryBusy:
+            raise
+        except HistoryError as exc:
+            if not read_only_fallback or not os.path.isfile(path):
+                raise
+            with _seam(path, "open read-only"):
+                conn, notice = _open_read_only(path, busy_timeout_s, why=exc)
+            read_only = True
         return cls(
             path,
             conn,
@@ -230,6 +247,7 @@ class History:
             clock=clock,
             on_notice=on_notice,
             busy_timeout_s=busy_timeout_s,
+            read_only=read_only,
         )
 
     def __enter__(self) -> History:
@@ -301,6 +319,10 @@ class History:
     def _run(self, doing: str, op: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
         """`op` on the file now at `path` (in a write transaction when `write`); once more after a recovery."""
         with self._lock, _seam(self.path, doing):
+            if self.read_only:
+                if write:
+                    raise HistoryError(f"cannot {doing} {self.path}: it is open read-only")
+                return self._once(op, write=False)  # nothing to follow or move aside on a read-only disk
             self._follow()
             try:
                 return self._once(op, write=write)
@@ -419,25 +441,12 @@ def _inspect(path: Path, busy_s: float) -> tuple[str, sqlite3.Connection | None,
         return "corrupt", None, 0
     conn = _connect(path, busy_s)
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        app = conn.execute("PRAGMA application_id").fetchone()[0]
-        found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        state, version = _classify(conn)
     except sqlite3.Error as exc:
         conn.close()
         if _is_corruption(exc):
             return "corrupt", None, 0
         raise
-    tables = {name for (name,) in found if not name.startswith("sqlite_")}
-    if app not in (0, APPLICATION_ID):
-        state = "foreign"
-    elif version > SCHEMA_VERSION:
-        state = "newer"
-    elif version == 0:
-        state = "foreign" if tables else "empty"
-    elif not _TABLES[version] <= tables:
-        state = "foreign"
-    else:
-        state = "old" if version < SCHEMA_VERSION else "current"
     try:
         damaged = state == "current" and not _passes_quick_check(path, conn)
     except BaseException:
@@ -447,6 +456,60 @@ def _inspect(path: Path, busy_s: float) -> tuple[str, sqlite3.Connection | None,
         conn.close()
         return "damaged", None, version
     return state, conn, version
+
+
+def _classify(conn: sqlite3.Connection) -> tuple[str, int]:
+    """(state, user_version) of a SQLite file from its header and tables: empty, current, old, foreign, newer."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    tables = {name for (name,) in found if not name.startswith("sqlite_")}
+    if app not in (0, APPLICATION_ID):
+        return "foreign", version
+    if version > SCHEMA_VERSION:
+        return "newer", version
+    if version == 0:
+        return ("foreign" if tables else "empty"), version
+    if not _TABLES[version] <= tables:
+        return "foreign", version
+    return ("old" if version < SCHEMA_VERSION else "current"), version
+
+
+def _open_read_only(path: Path, busy_s: float, *, why: Exception) -> tuple[sqlite3.Connection, str]:
+    """A read-only connection to a current history that cannot be opened for writing, and a notice saying so.
+
+    `mode=ro` reads a WAL file whose -wal and -shm exist (a process had it open when the disk went
+    read-only); without them SQLite cannot create the -shm, so the file is read as `immutable` (its
+    -wal, if one is left without a -shm, cannot be read).
+    """
+    base = path.absolute().as_uri()
+    failure: sqlite3.Error | None = None
+    for query, immutable in (("mode=ro", False), ("mode=ro&immutable=1", True)):
+        conn = sqlite3.connect(
+            f"{base}?{query}", uri=True, timeout=busy_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            state, _ = _classify(conn)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if _is_busy(exc):
+                raise
+            failure = exc
+            continue
+        except BaseException:
+            conn.close()
+            raise
+        if state != "current":
+            conn.close()
+            raise HistoryError(f"cannot open {path} read-only: it is not a current history ({state})")
+        cause = why.__cause__ or why
+        notice = f"cannot write {path} ({cause}): reading it read-only"
+        wal = Path(f"{path}-wal")
+        if immutable and wal.exists() and wal.stat().st_size > 0:
+            notice += f"; the last changes, in {wal}, cannot be read"
+        return conn, notice
+    assert failure is not None  # noqa: S101 - the loop ran and every attempt failed
+    raise failure
 
 
 def _passes_quick_check(path: Path, conn: sqlite3.Connection) -> bool:

@@ -90,6 +90,7 @@ def _open(env: Mapping[str, str], *, importing: bool = False) -> History:
         retention_days=retention_days(env),
         on_notice=_say,
         busy_timeout_s=IMPORT_BUSY_TIMEOUT_S if importing else BUSY_TIMEOUT_S,
+        read_only_fallback=not importing,  # showing and exporting work on a disk remounted read-only
     )
     if history.notice:
         _say(history.notice)
