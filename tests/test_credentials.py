@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from claude_usage.adapters.credentials import CredentialReader, Credentials, Secret
+from claude_usage.adapters.redact import redact
 from claude_usage.errors import AuthError, NotLoggedIn, TokenExpired
 from tests.support.fake_security import FakeSecurity, install_fake_security
 
@@ -767,3 +768,34 @@ def test_keychain_read_leaves_file_untouched(
     for _ in range(3):
         mac(keychain_env(env, fake), clock).read()
     assert before == (store.read_bytes(), store.stat().st_mtime_ns, sorted(store.parent.iterdir()))
+
+
+# -- every token read is redacted from then on ----------------------------------------------------
+
+
+def unshaped(name: str) -> str:
+    """A token nothing like sk-ant, unique to the test (redaction remembers tokens for the whole process)."""
+    return f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+
+def test_file_token_is_remembered_for_redaction(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """Once read from the file, the token is redacted from any text the process prints."""
+    token = unshaped("file")
+    write_store(store, login(token))
+    reader(env, clock).read()
+    assert "got <redacted>" == redact(f"got {token}")
+
+
+def test_env_token_is_remembered_for_redaction(env: dict[str, str], clock: FakeClock) -> None:
+    """Once read from the environment, the token is redacted even where that environment is not passed."""
+    token = unshaped("env")
+    reader({**env, "CLAUDE_CODE_OAUTH_TOKEN": token, "CLAUDE_CODE_OAUTH_SCOPES": "user:profile"}, clock).read()
+    assert "got <redacted>" == redact(f"got {token}")
+
+
+def test_keychain_token_is_remembered_for_redaction(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
+    """Once read from the Keychain, the token is redacted from any text the process prints."""
+    token = unshaped("keychain")
+    fake = install_fake_security(tmp_path, stdout=json.dumps(login(token)))
+    mac(keychain_env(env, fake), clock).read()
+    assert "got <redacted>" == redact(f"got {token}")

@@ -65,10 +65,6 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 _IPV4_CHARS = re.compile(r"[0-9.]+")  # all an IPv4 address (the only kind without a `:`) can be made of
 # Terminal control characters (C0, DEL, C1): server text must not move the cursor or retitle the window.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Anthropic keys and tokens, whoever they belong to.
-_ANTHROPIC_KEY = re.compile(r"sk-ant-[A-Za-z0-9_-]+")
-# A run of this many characters of the token is redacted wherever it shows up.
-MIN_REDACTED_RUN = 12
 
 
 def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tuple[str, bool]:
@@ -305,6 +301,9 @@ class UsageClient:
             raise AuthError(
                 "the token is empty or has characters an HTTP header cannot carry; run `claude` to log in again"
             )
+        from claude_usage.adapters.redact import remember
+
+        remember(bearer)  # whatever the token's source, no traceback or message of this process shows it
         client = self._http()
         import httpx
 
@@ -468,36 +467,13 @@ def _one_line(text: str, secret: str = "", *, limit: int = MAX_MESSAGE_CHARS) ->
     """`text` safe for a terminal: one line, at most `limit` characters, no control characters, no token.
 
     Whitespace runs become one space and other control characters (escape sequences, BEL) are dropped;
-    `secret`, any run of MIN_REDACTED_RUN or more of its characters, and anything shaped like an
-    Anthropic key or token become `<redacted>`.
+    then `adapters/redact.py` takes out `secret`, every token this process knows, runs of their
+    characters (escaped ones too), bearer credentials and anything shaped like an Anthropic key.
     """
+    from claude_usage.adapters.redact import redact
+
     text = " ".join(text.split())  # before dropping controls, so that a newline still parts two words
     text = " ".join(_CONTROL.sub("", text).split())
     text = text[: 8 * limit + 2 * len(secret)]  # bounds the work below; the rest would be cut anyway
-    if secret:
-        text = text.replace(secret, "<redacted>")
-    text = _ANTHROPIC_KEY.sub("<redacted>", text)
-    if secret:
-        text = _redact_runs(text, secret)
+    text = redact(text, secrets=(secret,) if secret else ())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _redact_runs(text: str, secret: str) -> str:
-    """`text` with every run of at least MIN_REDACTED_RUN characters that also occurs in `secret` redacted."""
-    grams = {secret[i : i + MIN_REDACTED_RUN] for i in range(len(secret) - MIN_REDACTED_RUN + 1)}
-    if not grams:
-        return text
-    out: list[str] = []
-    start = i = 0
-    while i <= len(text) - MIN_REDACTED_RUN:
-        if text[i : i + MIN_REDACTED_RUN] not in grams:
-            i += 1
-            continue
-        end = i + MIN_REDACTED_RUN
-        while end < len(text) and text[i : end + 1] in secret:
-            end += 1
-        out.append(text[start:i])
-        out.append("<redacted>")
-        start = i = end
-    out.append(text[start:])
-    return "".join(out)

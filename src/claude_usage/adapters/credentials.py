@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from claude_usage.adapters.account import fingerprint
 from claude_usage.adapters.paths import ClaudePaths
+from claude_usage.adapters.redact import remember
 from claude_usage.clock import SystemClock
 from claude_usage.core.fmt import plan_label
 from claude_usage.errors import AuthError, NotLoggedIn, TokenExpired
@@ -177,6 +178,8 @@ class CredentialReader:
         """The login to use now; raises NotLoggedIn, TokenExpired or AuthError (one line, no token)."""
         notes: list[str] = [skip_reason] if skip_env_token and skip_reason else []
         token = self._env.get(ENV_TOKEN, "").strip()
+        if token:
+            remember(token)  # from now on no message or --debug traceback of this process shows it
         if token and not skip_env_token:
             scopes = tuple(self._env.get("CLAUDE_CODE_OAUTH_SCOPES", "").split()) or _DEFAULT_ENV_SCOPES
             if PROFILE_SCOPE in scopes:
@@ -416,6 +419,8 @@ def _parse_store(raw: bytes, source: str) -> Credentials | None:
         raise wrong("accessToken")
     if expires_ms is not None and (isinstance(expires_ms, bool) or not isinstance(expires_ms, (int, float))):
         raise wrong("expiresAt")
+    if token:
+        remember(token)  # from now on no message or --debug traceback of this process shows it
     if not token or expires_ms == 0 or oauth.get("loginEnded"):
         ended = oauth.get("loginEnded")
         why = f" ({ended})" if isinstance(ended, str) and _ACCOUNT_RE.fullmatch(ended) else ""
