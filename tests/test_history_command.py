@@ -291,3 +291,84 @@ def test_history_shows_a_history_on_a_read_only_disk(tmp_path: Path) -> None:
     with read_only_mount(tmp_path / "data"):
         result = run_cli("history", "--account", "a-1", env={"COLUMNS": "100"})
     assert (0, True, True) == (result.code, "Past windows" in result.stdout, "read-only" in result.stderr)
+
+
+ACCOUNT_UUID = "6a1e2b3c-0000-4000-8000-000000000001"
+ORG_UUID = "b7d40000-0000-4000-8000-000000000002"
+ACCOUNT_KEY = f"a-{ACCOUNT_UUID}_{ORG_UUID}"
+
+
+def _log_in(home: Path) -> None:
+    """Claude Code's credentials file for a Max 5x login that names its account and organization."""
+    path = write_credentials(home / ".claude")
+    body = json.loads(path.read_text())
+    body["claudeAiOauth"].update(accountUuid=ACCOUNT_UUID, organizationUuid=ORG_UUID)
+    path.write_text(json.dumps(body))
+
+
+@pytest.fixture
+def two_accounts(home: Path, standin: StandIn) -> None:
+    """The history holds a reading of this login (the session at 78 %) and one of the demo (at about 57 %)."""
+    _log_in(home)
+    assert 0 == run_cli("--json", env={"CLAUDE_USAGE_API_URL": standin.url}).code
+    assert 0 == run_cli("--demo", "--json").code
+
+
+def _history(*args: str) -> str:
+    result = run_cli("history", *args, env={"COLUMNS": "100"})
+    assert 0 == result.code, result.stderr
+    return result.stdout
+
+
+def _peaks(out: str) -> set[str]:
+    """The session peaks the table shows (the demo's is 57–59 %)."""
+    return {peak for peak in ("78%", "57%", "58%", "59%") if peak in out}
+
+
+@pytest.mark.usefixtures("two_accounts")
+def test_history_shows_the_account_logged_in_by_default() -> None:
+    """Without --account, `history` shows this login's windows, not the demo's."""
+    assert {"78%"} == _peaks(_history())
+
+
+@pytest.mark.usefixtures("two_accounts")
+def test_history_lists_the_accounts_with_plan_and_short_key() -> None:
+    """The accounts are listed with their plan and a short key, the shown one marked, the demo as DEMO."""
+    lines = [line.split() for line in _history().splitlines()[:3]]
+    assert [["Accounts"], ["▸", "Max", "5x", "a-6a1e2b3c…"], ["DEMO", "demo"]] == lines
+
+
+@pytest.mark.usefixtures("two_accounts")
+def test_history_account_all_shows_every_account() -> None:
+    """`--account all` shows both accounts' windows, each named by its short key or DEMO."""
+    out = _history("--account", "all")
+    assert (True, True, True) == ("78%" in out, len(_peaks(out)) == 2, "DEMO " in out.split("Past windows")[1])
+
+
+@pytest.mark.usefixtures("two_accounts")
+def test_history_account_takes_the_short_key_shown() -> None:
+    """`--account a-6a1e2b3c…` (as listed) or any prefix of one key picks that account."""
+    assert [{"78%"}, {"78%"}] == [_peaks(_history("--account", key)) for key in ("a-6a1e2b3c…", "a-6a")]
+
+
+def test_an_account_prefix_of_several_keys_is_refused(tmp_path: Path) -> None:
+    """A prefix naming two accounts exits 2 and lists them."""
+    with History.open(history_path({"CLAUDE_USAGE_DATA_DIR": str(tmp_path / "data")})) as history:
+        history.record(Observation(key, "five_hour", 5.0, None, "api", NOW) for key in ("a-11", "a-12"))
+    result = run_cli("history", "--account", "a-1")
+    assert (2, True) == (result.code, "a-11, a-12" in result.stderr)
+
+
+@pytest.mark.usefixtures("two_accounts")
+def test_export_writes_every_account_by_default() -> None:
+    """`history export` is unchanged: without --account it writes every account's rows."""
+    rows = json.loads(run_cli("history", "export", "--json").stdout)
+    assert {ACCOUNT_KEY, "demo"} == {row["account"] for row in rows}
+
+
+def test_two_demo_launches_share_their_windows() -> None:
+    """Two demo launches file their readings in the same session and week windows."""
+    for _ in range(2):
+        assert 0 == run_cli("--demo", "--json").code
+    summary = json.loads(run_cli("history", "export", "--json", "--summary", "--account", "demo").stdout)
+    assert ["five_hour", "seven_day", "seven_day_sonnet"] == sorted(window["key"] for window in summary)

@@ -1,13 +1,16 @@
 """`--demo`: a simulated account served by the stand-in over real HTTP, so the app runs its production path.
 
 The numbers climb slowly from the moment the demo starts (about 1 point a minute for the session), so a
-watcher sees bars, percents and countdowns move.
+watcher sees bars, percents and countdowns move. The resets sit on fixed grids of UTC time (the session
+on every fifth hour since the epoch, the weeks on Thursdays 00:00 UTC, a week after the epoch's), so
+every launch in the same window reports the same reset: the demo's history (account `demo`) keeps one
+row per window instead of starting a new window at each launch.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from claude_usage.adapters.credentials import Credentials, Secret
@@ -18,6 +21,15 @@ if TYPE_CHECKING:
 
 DEMO_TOKEN = "demo-not-a-real-token"  # noqa: S105 - the stand-in's own password, not a secret
 DEMO_PLAN = "Max 5x"
+SESSION = timedelta(hours=5)
+WEEK = timedelta(days=7)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def next_boundary(now: datetime, period: timedelta) -> datetime:
+    """The first multiple of `period` after the UTC epoch that lies strictly after `now` (aware, UTC)."""
+    passed = (now - _EPOCH) // period
+    return _EPOCH + (passed + 1) * period
 
 
 class SimulatedAccount:
@@ -25,16 +37,24 @@ class SimulatedAccount:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        now = clock.now().replace(second=0, microsecond=0)
         self._started = clock.monotonic()
-        self.session_resets_at = now + timedelta(hours=2, minutes=11)
-        self.week_resets_at = (now + timedelta(days=2, hours=21)).replace(minute=0)
+
+    @property
+    def session_resets_at(self) -> datetime:
+        """The end of the current five-hour window on the epoch's grid: the same for every launch within it."""
+        return next_boundary(self.clock.now(), SESSION)
+
+    @property
+    def week_resets_at(self) -> datetime:
+        """The end of the current week on the epoch's grid (Thursday 00:00 UTC)."""
+        return next_boundary(self.clock.now(), WEEK)
 
     def __call__(self, request: Request) -> Reply:
         if request.headers.get("authorization") != f"Bearer {DEMO_TOKEN}":
             return Reply(401, {"type": "error", "error": {"type": "authentication_error", "message": "bad token"}})
         minutes = (self.clock.monotonic() - self._started) / 60
         wiggle = math.sin(minutes * 3) * 0.6
+        session_resets_at, week_resets_at = self.session_resets_at, self.week_resets_at
 
         def window(value: float, resets_at: object) -> dict[str, object]:
             return {"utilization": round(min(value, 100.0), 1), "resets_at": resets_at}
@@ -42,9 +62,9 @@ class SimulatedAccount:
         return Reply(
             200,
             {
-                "five_hour": window(57.0 + minutes * 1.1 + wiggle, self.session_resets_at.isoformat()),
-                "seven_day": window(34.0 + minutes * 0.2, self.week_resets_at.isoformat()),
-                "seven_day_sonnet": window(12.0 + minutes * 0.1, self.week_resets_at.isoformat()),
+                "five_hour": window(57.0 + minutes * 1.1 + wiggle, session_resets_at.isoformat()),
+                "seven_day": window(34.0 + minutes * 0.2, week_resets_at.isoformat()),
+                "seven_day_sonnet": window(12.0 + minutes * 0.1, week_resets_at.isoformat()),
                 "seven_day_opus": None,
                 "seven_day_oauth_apps": None,
                 "extra_usage": {

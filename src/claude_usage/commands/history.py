@@ -1,11 +1,15 @@
 """`claude-usage history`: past windows, a chart of the weeks, and export/import of the raw samples.
 
-    claude-usage history [--account KEY] [--since WHEN]
-    claude-usage history export (--csv | --json) [--summary] [--account KEY] [--since WHEN]
+    claude-usage history [--account KEY|all] [--since WHEN]
+    claude-usage history export (--csv | --json) [--summary] [--account KEY|all] [--since WHEN]
     claude-usage history import FILE
 
-WHEN is an ISO date or time (`2026-11-01`, `2026-11-01T09:00+01:00`) or a span back from now (`7d`, `12h`,
-`2w`, `30m`). The CSV and JSON formats are documented in docs/history.md and stable.
+`history` shows the account this login reads (resolved as the status line does: cheaply, writing
+nothing) and lists every account in the history with its plan and a short key (the demo as DEMO);
+`--account all` shows them all. Export writes every account unless told one. KEY is a key, the short key
+shown, or any prefix naming one account. WHEN is an ISO date or time (`2026-11-01`,
+`2026-11-01T09:00+01:00`) or a span back from now (`7d`, `12h`, `2w`, `30m`). The CSV and JSON formats
+are documented in docs/history.md and stable.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from claude_usage.adapters.history import History, Row
+    from claude_usage.ui.history import AccountLine
 
+ALL = "all"  # --account all: every account
+DEMO_LABEL = "DEMO"
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([mhdw])", re.IGNORECASE)
 _UNITS = {"m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 
@@ -48,7 +55,11 @@ DESCRIPTION = "Past usage windows: peaks, time at the limit, and the weeks."
 
 def configure(parser: argparse.ArgumentParser) -> None:
     def filters(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--account", metavar="KEY", help="only this account key (see `claude-usage --json`)")
+        parser.add_argument(
+            "--account",
+            metavar="KEY",
+            help="this account (a key, the short key `history` lists, or a prefix; `all`: every account)",
+        )
         parser.add_argument("--since", metavar="WHEN", help="only from WHEN: an ISO date or a span such as 7d")
 
     filters(parser)
@@ -70,10 +81,73 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     if args.action == "import":
         return _import(args.file, env)
     with _open(env) as history:
-        rows = history.rows(account=args.account, since=since)
+        present = history.accounts()
+        if args.account is None:
+            chosen = None if args.action == "export" else current_account(env)
+        else:
+            chosen = None if args.account.strip().lower() == ALL else match_account(args.account, present)
+        rows = history.rows(account=chosen, since=since)
     if args.action == "export":
         return _export(rows, csv_out=args.csv, summary=args.summary)
-    return _show(rows, now)
+    return _show(rows, now, account_lines(env, present, chosen))
+
+
+def current_account(env: Mapping[str, str]) -> str:
+    """The key this login's readings are filed under, found as the status line finds it (writing nothing)."""
+    from claude_usage.adapters import account, paths
+    from claude_usage.adapters.store import Store
+
+    account_id, token_fp = account.ids_from_credentials(env)
+    return account.env_token_key(env) or account.resolve(
+        env, Store(paths.data_dir(env)), account_id=account_id, token_fingerprint=token_fp, remember=False
+    )
+
+
+def match_account(text: str, present: list[str]) -> str:
+    """The stored key `text` names: itself, `demo` in any case, or the one key it is a prefix of.
+
+    A prefix of several keys is a CommandLineError listing them; a text naming none is kept as given
+    (nothing is stored for it: an empty selection).
+    """
+    wanted = text.strip().rstrip("…")
+    if wanted in present:
+        return wanted
+    from claude_usage.adapters.account import DEMO
+
+    if wanted.lower() == DEMO:
+        return DEMO
+    found = [key for key in present if wanted and key.startswith(wanted)]
+    if len(found) > 1:
+        raise CommandLineError(f"--account {text!r} names several accounts: {', '.join(found)}")
+    return found[0] if found else wanted
+
+
+def short_key(key: str) -> str:
+    """Enough of an account key to tell it apart and pass to --account: `a-6a1e2b3c…`."""
+    return key if len(key) <= 12 else key[:10] + "…"
+
+
+def account_lines(env: Mapping[str, str], present: list[str], shown: str | None) -> list[AccountLine]:
+    """One line per account in the history (and the one shown): plan (from the shared store; DEMO), short key."""
+    from claude_usage.adapters import paths
+    from claude_usage.adapters.account import DEMO
+    from claude_usage.adapters.store import Store
+    from claude_usage.core.observe import plan
+    from claude_usage.errors import ClaudeUsageError
+    from claude_usage.ui.history import AccountLine
+
+    store = Store(paths.data_dir(env))
+    lines = []
+    for key in [*present, *([shown] if shown is not None and shown not in present else [])]:
+        label: str | None = DEMO_LABEL if key == DEMO else None
+        if label is None:
+            try:
+                label = plan(store.read(key))
+            except (ClaudeUsageError, ValueError):  # an unreadable document, or an imported key it cannot name
+                label = None
+        name = DEMO_LABEL if key == DEMO else short_key(key)
+        lines.append(AccountLine(key, short_key(key), label or "–", shown is None or key == shown, name))
+    return lines
 
 
 def _open(env: Mapping[str, str], *, importing: bool = False) -> History:
@@ -144,9 +218,9 @@ def _import(file: str, env: Mapping[str, str]) -> int:
     return 0
 
 
-def _show(rows: list[Row], now: datetime) -> int:
+def _show(rows: list[Row], now: datetime, accounts: list[AccountLine]) -> int:
     from claude_usage.commands.oneshot import console
     from claude_usage.ui.history import HistoryView
 
-    console().print(HistoryView(rows, now, datetime.now().astimezone().tzinfo or timezone.utc))
+    console().print(HistoryView(rows, now, datetime.now().astimezone().tzinfo or timezone.utc, accounts=accounts))
     return 0

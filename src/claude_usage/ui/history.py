@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +14,7 @@ from claude_usage.insights import samples_from_rows
 from claude_usage.ui.widgets import sparkline
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime, tzinfo
 
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -24,19 +25,50 @@ if TYPE_CHECKING:
 WEEKLY_KEYS = ("seven_day", "limits.weekly_all")
 
 
-class HistoryView:
-    """The summary table of past windows and the chart of the weeks, laid out for the width given."""
+class AccountLine(NamedTuple):
+    """One account in the history: its key, short key, plan (or DEMO), whether shown, its name in tables."""
 
-    def __init__(self, rows: list[Row], now: datetime, tz: tzinfo) -> None:
+    key: str
+    short: str
+    plan: str
+    shown: bool
+    name: str
+
+
+class HistoryView:
+    """The accounts, the summary table of past windows and the chart of the weeks, laid out for the width."""
+
+    def __init__(self, rows: list[Row], now: datetime, tz: tzinfo, *, accounts: Sequence[AccountLine] = ()) -> None:
         self.rows = rows
         self.now = now
         self.tz = tz
+        self.accounts = accounts
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _history_renderables(self.rows, self.now, self.tz, options.max_width)
+        yield from _accounts_renderables(self.accounts)
+        yield from _history_renderables(self.rows, self.now, self.tz, options.max_width, self.accounts)
 
 
-def _history_renderables(rows: list[Row], now: datetime, tz: tzinfo, width: int) -> list[RenderableType]:
+def _accounts_renderables(accounts: Sequence[AccountLine]) -> list[RenderableType]:
+    """`▸ Max 5x  a-6a1e2b3c…` per account, the shown ones marked; a hint to see the others."""
+    if not accounts:
+        return []
+    table = Table(box=None, padding=(0, 1), pad_edge=False, show_header=False, show_edge=False, expand=False)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column(no_wrap=True)
+    for line in accounts:
+        table.add_row("▸" if line.shown else " ", line.plan, line.short, style=None if line.shown else "dim")
+    out: list[RenderableType] = [Text("Accounts", "bold"), table]
+    if not all(line.shown for line in accounts):
+        out.append(Text("--account KEY or all: see the others", "dim"))
+    out.append(Text(""))
+    return out
+
+
+def _history_renderables(
+    rows: list[Row], now: datetime, tz: tzinfo, width: int, accounts: Sequence[AccountLine] = ()
+) -> list[RenderableType]:
     if not rows:
         return [
             Text("No history for this selection yet: readings are kept from the first time the monitor runs.", "dim")
@@ -44,6 +76,7 @@ def _history_renderables(rows: list[Row], now: datetime, tz: tzinfo, width: int)
     out: list[RenderableType] = [Text("Past windows", "bold")]
     summaries = summarise(rows)
     roomy = width >= 80
+    names = {line.key: line.name for line in accounts}
     several = len({s.account for s in summaries}) > 1
     table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
     if several:
@@ -57,7 +90,8 @@ def _history_renderables(rows: list[Row], now: datetime, tz: tzinfo, width: int)
     for summary in summaries[-40:]:
         five_hourly = summary.key in ("five_hour", "limits.session")
         reset = _day(summary.resets_at, tz, clock=five_hourly) if summary.resets_at else "–"
-        cells = [*([summary.account] if several else []), summary.key, reset, f"{int(summary.peak)}%"]
+        account = names.get(summary.account, summary.account)
+        cells = [*([account] if several else []), summary.key, reset, f"{int(summary.peak)}%"]
         if roomy:
             cells.append(_day(summary.peak_at, tz, clock=True))
         cells.append(duration(summary.at_limit.total_seconds()) if summary.at_limit else "–")
