@@ -19,7 +19,7 @@ from rich.console import Console
 
 from claude_usage.adapters.history import History, Observation, Row, history_path
 from claude_usage.commands.history import parse_since
-from claude_usage.core.summary import summarise
+from claude_usage.core.summary import summarise, window_title
 from claude_usage.standin import StandIn
 from claude_usage.ui.history import HistoryView
 from tests.support.cli import run_cli, write_credentials
@@ -342,7 +342,7 @@ def test_history_lists_the_accounts_with_plan_and_short_key() -> None:
 def test_history_account_all_shows_every_account() -> None:
     """`--account all` shows both accounts' windows, each named by its short key or DEMO."""
     out = _history("--account", "all")
-    assert (True, True, True) == ("78%" in out, len(_peaks(out)) == 2, "DEMO " in out.split("Past windows")[1])
+    assert (True, True, True) == ("78%" in out, len(_peaks(out)) == 2, "DEMO " in out.split("Running now")[1])
 
 
 @pytest.mark.usefixtures("two_accounts")
@@ -372,3 +372,60 @@ def test_two_demo_launches_share_their_windows() -> None:
         assert 0 == run_cli("--demo", "--json").code
     summary = json.loads(run_cli("history", "export", "--json", "--summary", "--account", "demo").stdout)
     assert ["five_hour", "seven_day", "seven_day_sonnet"] == sorted(window["key"] for window in summary)
+
+
+def _session(pct: float, at: datetime, reset: datetime, last: datetime | None = None) -> Row:
+    return _row("five_hour", pct, at, last, reset=reset)
+
+
+def _running_and_past() -> list[Row]:
+    """A session that reset at 11:00 (at 100 % for 1h20m), one running until 14:11, and two weeks, one running."""
+    return [
+        _session(100.0, NOW - timedelta(hours=3), NOW - timedelta(hours=1), NOW - timedelta(hours=1, minutes=40)),
+        _session(37.0, NOW - timedelta(minutes=30), NOW + timedelta(hours=2, minutes=11)),
+        *_week(WEEK_RESET - timedelta(days=7), WEEK_RESET),
+        _row("seven_day", 12.0, NOW - timedelta(hours=2), reset=WEEK_RESET + timedelta(days=7)),
+    ]
+
+
+def _render(rows: list[Row], width: int) -> str:
+    console = Console(file=io.StringIO(), width=width, color_system=None)
+    console.print(HistoryView(rows, NOW, UTC))
+    out: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return out
+
+
+@pytest.mark.parametrize("width", [40, 100])
+def test_running_windows_are_shown_apart_from_past_ones(width: int) -> None:
+    """The session resetting at 14:11 is under "Running now", and "Past windows" holds only ended ones."""
+    _, _, rest = _render(_running_and_past(), width).partition("Running now")
+    running, _, past = rest.partition("Past windows")
+    found = ("Nov 27 14:11" in running, "Nov 27 14:11" in past, "Nov 27 11:00" in past, "Dec 4" in running)
+    assert (True, False, True, True) == found
+
+
+@pytest.mark.parametrize("width", [40, 100])
+def test_windows_carry_claude_code_titles(width: int) -> None:
+    """Windows are titled as Claude Code titles them, never by their API keys, and fit the width."""
+    out = _render(_running_and_past(), width)
+    found = ("Current session" in out, "Current week (all models)" in out, "five_hour" in out, "seven_day" in out)
+    assert (True, True, False, False) == found
+    assert width >= max(len(line) for line in out.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("key", "title"),
+    [
+        ("five_hour", "Current session"),
+        ("seven_day", "Current week (all models)"),
+        ("seven_day_sonnet", "Current week (Sonnet only)"),
+        ("seven_day_cowork", "Current week (Cowork)"),
+        ("limits.session", "Current session"),
+        ("limits.weekly_all", "Current week (all models)"),
+        ("limits.weekly_scoped.claude-opus-4", "Current week (claude-opus-4)"),
+        ("cinder_cove", "Claude Code and Cowork credit"),
+    ],
+)
+def test_window_titles_follow_the_parser(key: str, title: str) -> None:
+    """A stored key gets the title the parser gives its window."""
+    assert title == window_title(key)

@@ -2,7 +2,8 @@
 
 A window is one (account, key, reset time): every row of a limit with the same `resets_at` belongs to the
 same window. Time at the limit is the time between a sighting at 100 % or more and the next sighting of
-that window (or, for the last one, its last sighting). Pure.
+that window (or, for the last one, its last sighting). A window is running until its reset. Titles are
+Claude Code's, from the parser's own label rules (core/wire.py). Pure.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+# The parser's label rules, so a stored key gets the title its window had when it was read.
+from claude_usage.core.wire import _CREDIT_LABELS, WINDOW_LABELS, _limit_label, _title_from_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -46,6 +50,28 @@ class WindowSummary(NamedTuple):
     peak_at: datetime
     at_limit: timedelta
     sightings: int
+
+
+def window_title(key: str) -> str:
+    """Claude Code's title for a stored limit key: `Current session` for five_hour and limits.session, ...
+
+    A limits[] key keeps its model's id, not its display name: `Current week (claude-opus-4)`.
+    """
+    if key in WINDOW_LABELS:
+        return WINDOW_LABELS[key]
+    if key.startswith("limits."):
+        kind, _, model = key.removeprefix("limits.").partition(".")
+        return _limit_label(kind, model or None)
+    if key in _CREDIT_LABELS:
+        return _CREDIT_LABELS[key]
+    if key.startswith("promo_credits."):
+        return "Promotional credit"
+    return _title_from_key(key)
+
+
+def running(summary: WindowSummary, now: datetime) -> bool:
+    """Whether the window is still open at `now`: its reset is known and ahead."""
+    return summary.resets_at is not None and summary.resets_at > now
 
 
 def _window_id(row: RowLike) -> tuple[str, str, datetime | None]:

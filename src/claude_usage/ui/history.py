@@ -1,4 +1,8 @@
-"""The Rich views of `claude-usage history`: the table of past windows and the chart of the weeks."""
+"""The Rich views of `claude-usage history`: the accounts, the windows running now and past, the weeks.
+
+Windows carry Claude Code's titles (`Current session`, `Current week (all models)`); a window whose reset
+is still ahead is shown under "Running now", never among the past ones.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from claude_usage.core.fmt import duration
-from claude_usage.core.summary import summarise
+from claude_usage.core.summary import running, summarise, window_title
 from claude_usage.insights import samples_from_rows
 from claude_usage.ui.widgets import sparkline
 
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from claude_usage.core.summary import WindowSummary
 
 WEEKLY_KEYS = ("seven_day", "limits.weekly_all")
+ROOMY = 80  # from this width one table per section; below it, a title line per window
 
 
 class AccountLine(NamedTuple):
@@ -73,30 +78,24 @@ def _history_renderables(
         return [
             Text("No history for this selection yet: readings are kept from the first time the monitor runs.", "dim")
         ]
-    out: list[RenderableType] = [Text("Past windows", "bold")]
     summaries = summarise(rows)
-    roomy = width >= 80
     names = {line.key: line.name for line in accounts}
     several = len({s.account for s in summaries}) > 1
-    table = Table(box=None, padding=(0, 1), expand=False, show_edge=False)
-    if several:
-        table.add_column("Account", no_wrap=True, overflow="ellipsis", max_width=20 if roomy else 8)
-    table.add_column("Window", no_wrap=True, overflow="ellipsis", max_width=28 if roomy else 14)
-    table.add_column("Reset", no_wrap=True)
-    table.add_column("Peak", justify="right", no_wrap=True)
-    if roomy:
-        table.add_column("Peak at", no_wrap=True)
-    table.add_column("At limit", justify="right", no_wrap=True)
-    for summary in summaries[-40:]:
-        five_hourly = summary.key in ("five_hour", "limits.session")
-        reset = _day(summary.resets_at, tz, clock=five_hourly) if summary.resets_at else "–"
-        account = names.get(summary.account, summary.account)
-        cells = [*([account] if several else []), summary.key, reset, f"{int(summary.peak)}%"]
-        if roomy:
-            cells.append(_day(summary.peak_at, tz, clock=True))
-        cells.append(duration(summary.at_limit.total_seconds()) if summary.at_limit else "–")
-        table.add_row(*cells)
-    out.append(table)
+    sections = (
+        ("Running now", sorted((s for s in summaries if running(s, now)), key=_order)),
+        ("Past windows", [s for s in summaries if not running(s, now)][-40:]),  # oldest first
+    )
+    out: list[RenderableType] = []
+    for heading, members in sections:
+        if not members:
+            continue
+        if out:
+            out.append(Text(""))
+        out.append(Text(heading, "bold"))
+        if width >= ROOMY:
+            out.append(_wide_table(members, tz, names if several else None))
+        else:
+            out += _narrow_groups(members, tz, names if several else None)
     weeks = [s for s in summaries if s.key in WEEKLY_KEYS and s.resets_at is not None]
     if weeks:
         out += [Text(""), Text("Weeks (all models)", "bold")]
@@ -105,13 +104,66 @@ def _history_renderables(
             assert week.resets_at is not None  # noqa: S101 - filtered above
             start = week.resets_at - timedelta(days=7)
             mine = [r for r in rows if r.key == week.key and r.account == week.account and _same_window(r, week)]
-            line = Text(f"{_day(start, tz)}–{_day(week.resets_at, tz)} ", "dim")
+            who = f"{names.get(week.account, week.account)} " if several else ""
+            line = Text(f"{who}{_day(start, tz)}–{_day(week.resets_at, tz)} ", "dim")
             end = min(now, week.resets_at)
             line.append(sparkline(samples_from_rows(mine), start, end, spark_width), "cyan")
             line.append(f" {int(week.peak)}%")
             line.no_wrap = True
             line.overflow = "ellipsis"
             out.append(line)
+    return out
+
+
+def _order(summary: WindowSummary) -> tuple[str, int, str]:
+    """Per account: the session first, then the week of all models, then the others by title (a stable sort)."""
+    rank = {"five_hour": 0, "limits.session": 0, "seven_day": 1, "limits.weekly_all": 1}.get(summary.key, 2)
+    return summary.account, rank, window_title(summary.key)
+
+
+def _cells(summary: WindowSummary, tz: tzinfo) -> tuple[str, str, str]:
+    """(reset, peak, time at the limit) as shown: the session's reset with its time, a week's by its day."""
+    five_hourly = summary.key in ("five_hour", "limits.session")
+    reset = _day(summary.resets_at, tz, clock=five_hourly) if summary.resets_at else "–"
+    at_limit = duration(summary.at_limit.total_seconds()) if summary.at_limit else "–"
+    return reset, f"{int(summary.peak)}%", at_limit
+
+
+def _wide_table(summaries: list[WindowSummary], tz: tzinfo, names: dict[str, str] | None) -> Table:
+    """One row per window: (account,) title, reset, peak, when it peaked, time at the limit."""
+    table = Table(box=None, padding=(0, 1), pad_edge=False, expand=False, show_edge=False)
+    if names is not None:
+        table.add_column("Account", no_wrap=True, overflow="ellipsis", max_width=20)
+    table.add_column("Window", no_wrap=True, overflow="ellipsis", max_width=34)
+    table.add_column("Reset", no_wrap=True)
+    table.add_column("Peak", justify="right", no_wrap=True)
+    table.add_column("Peak at", no_wrap=True)
+    table.add_column("At limit", justify="right", no_wrap=True)
+    for summary in summaries:
+        reset, peak, at_limit = _cells(summary, tz)
+        who = [names.get(summary.account, summary.account)] if names is not None else []
+        table.add_row(*who, window_title(summary.key), reset, peak, _day(summary.peak_at, tz, clock=True), at_limit)
+    return table
+
+
+def _narrow_groups(summaries: list[WindowSummary], tz: tzinfo, names: dict[str, str] | None) -> list[RenderableType]:
+    """Under narrow widths: each window's title on its own line, then its windows' reset, peak, time at limit."""
+    groups: dict[tuple[str, str], list[WindowSummary]] = {}
+    for summary in sorted(summaries, key=_order):
+        groups.setdefault((summary.account, window_title(summary.key)), []).append(summary)
+    out: list[RenderableType] = []
+    for index, ((account, title), members) in enumerate(groups.items()):
+        head = Text(title, no_wrap=True, overflow="ellipsis")
+        if names is not None:
+            head.append(f" · {names.get(account, account)}", "dim")
+        table = Table(box=None, padding=(0, 1), pad_edge=False, expand=False, show_edge=False, show_header=index == 0)
+        table.add_column("", width=1)
+        table.add_column("Reset", no_wrap=True, min_width=12)
+        table.add_column("Peak", justify="right", no_wrap=True, min_width=4)
+        table.add_column("At limit", justify="right", no_wrap=True, min_width=8)
+        for summary in members:
+            table.add_row("", *_cells(summary, tz))
+        out += [head, table]
     return out
 
 
