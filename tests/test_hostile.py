@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -139,3 +139,40 @@ def test_debug_traceback_never_shows_a_reflected_token(home: Path, kind: str, re
     with RawServer(reflector(REFLECTIONS[reflection])) as server:
         code, out, err, _ = run("--json", "--debug", "--wait", "1", api=server.url)
     assert (4, True, []) == (code, "Traceback (most recent call last)" in err, runs_of(token, out + err))
+
+
+# -- headers that never end ------------------------------------------------------------------------------
+
+
+def drip_headers(conn: socket.socket, head: bytes, stop: threading.Event) -> None:
+    """A status line, then one header byte every 0.5 s, until the test ends."""
+    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+    while not stop.wait(0.5):
+        conn.sendall(b"X")
+
+
+@pytest.fixture
+def dripping() -> Iterator[RawServer]:
+    """A server whose headers never end."""
+    with RawServer(drip_headers) as server:
+        yield server
+
+
+@pytest.fixture
+def logged_in(home: Path) -> None:
+    write_credentials(home / ".claude")
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_one_shot_ends_when_headers_never_do(dripping: RawServer) -> None:
+    """`--json --wait 5` against headers that never end exits 4 with one line naming the URL, within 20 s."""
+    code, _, err, took = run("--json", "--wait", "5", api=dripping.url, timeout=40)
+    lines = err.splitlines()
+    assert (4, 1, True, True) == (code, len(lines), f"{dripping.url}/api/oauth/usage" in err, took < 20), (err, took)
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_refresh_ends_when_headers_never_do(dripping: RawServer) -> None:
+    """`refresh` against headers that never end exits 4 within 20 s."""
+    code, _, _, took = run("refresh", "--max-age", "0", api=dripping.url, timeout=40)
+    assert (4, True) == (code, took < 20), took

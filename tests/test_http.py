@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -205,6 +206,106 @@ def test_dripping_body_times_out_quickly() -> None:
         elapsed = time.monotonic() - started
     expected = f"timed out after 0.5 s talking to {drip.url}/api/oauth/usage"
     assert (expected, True) == (str(info.value), elapsed < 1.5)
+
+
+class HeaderDripServer:
+    """A raw server on 127.0.0.1 over one keep-alive connection: `good` proper replies, then for the next
+    request a status line and one header byte every `every_s`, until the test ends."""
+
+    def __init__(self, *, good: int = 0, every_s: float = 0.1) -> None:
+        self.good = good
+        self.every_s = every_s
+        self.stop = threading.Event()
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(5)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.connections = 0
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+
+    def serve(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        self.connections += 1
+        with conn:
+            conn.settimeout(5)
+            try:
+                for served in range(self.good + 1):
+                    request = b""
+                    while b"\r\n\r\n" not in request:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            return
+                        request += chunk
+                    if served < self.good:
+                        body = json.dumps(load_fixture("max-typical")).encode()
+                        head = (
+                            f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                        )
+                        conn.sendall(head.encode() + body)
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                while not self.stop.wait(self.every_s):
+                    conn.sendall(b"X")
+            except OSError:
+                return
+
+    def __enter__(self) -> HeaderDripServer:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop.set()
+        self.thread.join(timeout=6)
+        self.listener.close()
+
+
+def request_workers_ended(within_s: float) -> bool:
+    """Whether every request worker thread has ended (polled for up to `within_s` seconds)."""
+    deadline = time.monotonic() + within_s
+    while any(t.name == "claude-usage-request" for t in threading.enumerate()):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_dripping_headers_time_out_quickly() -> None:
+    """Headers that never end still end the fetch once the client's timeout is spent."""
+    with HeaderDripServer() as drip, UsageClient(drip.url, user_agent=UA, timeout_s=0.5) as client:
+        started = time.monotonic()
+        with pytest.raises(UnavailableError) as info:
+            client.fetch(Secret(TOKEN))
+        elapsed = time.monotonic() - started
+    expected = f"timed out after 0.5 s talking to {drip.url}/api/oauth/usage"
+    assert (expected, True) == (str(info.value), elapsed < 1.5)
+
+
+def test_timed_out_request_leaves_no_worker() -> None:
+    """A request given up at its deadline has its socket shut down, so its worker thread ends too."""
+    with HeaderDripServer() as drip, UsageClient(drip.url, user_agent=UA, timeout_s=0.5) as client:
+        with pytest.raises(UnavailableError):
+            client.fetch(Secret(TOKEN))
+        assert request_workers_ended(within_s=1.0)
+
+
+def test_reused_connection_times_out_quickly() -> None:
+    """A keep-alive connection that starts dripping on its second request is given up on in time too."""
+    with HeaderDripServer(good=1) as drip, UsageClient(drip.url, user_agent=UA, timeout_s=0.5) as client:
+        client.fetch(Secret(TOKEN))
+        started = time.monotonic()
+        with pytest.raises(UnavailableError):
+            client.fetch(Secret(TOKEN))
+        elapsed = time.monotonic() - started
+        ended = request_workers_ended(within_s=1.0)
+    assert (1, True, True) == (drip.connections, elapsed < 1.5, ended)
 
 
 def closed_port_url() -> str:

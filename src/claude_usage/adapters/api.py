@@ -15,7 +15,6 @@ import json
 import math
 import os
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,9 @@ from claude_usage.errors import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    import socket
+    import threading
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from types import TracebackType
 
     import httpx
@@ -48,6 +49,8 @@ OAUTH_BETA = "oauth-2025-04-20"
 MAX_BODY_BYTES = 1024 * 1024
 # How much of a server's error message goes into ours (Claude Code shows up to 200 characters).
 MAX_MESSAGE_CHARS = 200
+# After a request's deadline, how long to wait for its worker to notice its sockets were shut down.
+_SETTLE_S = 0.25
 # Retry-After values beyond this are treated as this (the budget caps cooldowns at an hour anyway).
 MAX_RETRY_AFTER_S = 7 * 24 * 3600.0
 # Where a system-wide `npm install -g` puts packages (user-level prefixes are derived from the env).
@@ -251,6 +254,7 @@ class UsageClient:
         self._user_agent = user_agent
         self._transport = transport
         self._client: httpx.Client | None = None  # built at the first request: a reading from the store needs none
+        self._sockets = _Sockets()
 
     def _http(self) -> httpx.Client:
         """The pooled client, built (and httpx imported, ~70 ms) when the first request is about to go out."""
@@ -295,7 +299,10 @@ class UsageClient:
             self._client.close()
 
     def fetch(self, token: Secret) -> dict[str, Any]:
-        """One GET of the usage endpoint; the raw reply (a JSON object) on success, else one of our errors."""
+        """One GET of the usage endpoint; the raw reply (a JSON object) on success, else one of our errors.
+
+        The whole request (connect, headers, body) ends within `timeout_s`, however slowly the server talks.
+        """
         bearer = token.reveal()
         if not _TOKEN.fullmatch(bearer):
             raise AuthError(
@@ -307,10 +314,10 @@ class UsageClient:
         client = self._http()
         import httpx
 
-        deadline = self._monotonic() + self.timeout_s
         try:
-            with client.stream("GET", self._request_url, headers={"Authorization": f"Bearer {bearer}"}) as response:
-                body = self._read_capped(response, deadline)
+            response, body = self._exchange(client, bearer)
+        except _Expired as exc:
+            raise self._timed_out(self.timeout_s) from exc.__cause__
         except httpx.TimeoutException as exc:
             waited = self.connect_timeout_s if isinstance(exc, httpx.ConnectTimeout) else self.timeout_s
             raise self._timed_out(waited) from exc
@@ -320,18 +327,47 @@ class UsageClient:
             raise UnavailableError(f"cannot reach {self.url}: {_reason(exc, bearer)}") from exc
         return self._interpret(response, body, bearer)
 
-    def _monotonic(self) -> float:
-        """Seconds on the clock's monotonic counter (a clock without one: the real one)."""
-        monotonic = getattr(self._clock, "monotonic", None)
-        return float(monotonic()) if callable(monotonic) else time.monotonic()
+    def _exchange(self, client: httpx.Client, bearer: str) -> tuple[httpx.Response, bytes]:
+        """The response and its body, or `_Expired` once `timeout_s` has passed, whatever the request waits for.
 
-    def _read_capped(self, response: httpx.Response, deadline: float) -> bytes:
-        """The body, refused past MAX_BODY_BYTES or once `deadline` (monotonic seconds) has passed.
-
-        httpx's read timeout bounds each wait for a chunk, not the whole body, so a server dripping a
-        byte at a time would hold a one-shot forever; the deadline is checked between chunks, so the
-        body ends at most one read timeout after it.
+        httpx's timeouts bound each wait for the network, not the request: a server sending one header byte
+        every half second never trips them, and a name lookup or a TLS handshake is not bounded by them at
+        all. So the request runs in a worker thread, and at the deadline this thread stops waiting for it and
+        shuts down the client's sockets, which wakes the worker's blocked read (it ends with an httpx error
+        nobody waits for).
         """
+        import threading
+
+        done = threading.Event()
+        expired = threading.Event()
+        outcome: list[tuple[httpx.Response, bytes] | BaseException] = []
+        headers = {"Authorization": f"Bearer {bearer}"}
+        extensions = {"trace": self._sockets.tracer(expired)}
+
+        def send() -> None:
+            try:
+                with client.stream("GET", self._request_url, headers=headers, extensions=extensions) as response:
+                    outcome.append((response, self._read_capped(response)))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name="claude-usage-request", daemon=True).start()
+        if not done.wait(self.timeout_s):
+            expired.set()
+            self._sockets.shut_down()
+            done.wait(_SETTLE_S)  # for the cause (`--debug`), and so the connection is dropped, not reused
+            cause = outcome[0] if outcome else None
+            if not isinstance(cause, tuple):
+                raise _Expired from cause
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _read_capped(self, response: httpx.Response) -> bytes:
+        """The body, refused past MAX_BODY_BYTES (by its Content-Length, or as it arrives)."""
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise self._too_big(response.status_code)
@@ -342,8 +378,6 @@ class UsageClient:
             if size > MAX_BODY_BYTES:
                 raise self._too_big(response.status_code)
             chunks.append(chunk)
-            if self._monotonic() >= deadline:
-                raise self._timed_out(self.timeout_s)
         return b"".join(chunks)
 
     def _timed_out(self, waited: float) -> UnavailableError:
@@ -408,6 +442,58 @@ class UsageClient:
             retry_at=retry_at,
             retry_after_s=retry_after_s,
         )
+
+
+class _Expired(Exception):
+    """A request outlived its deadline (raised by `UsageClient._exchange`, turned into our timeout error)."""
+
+
+class _Sockets:
+    """The sockets a client's connections run over, as httpcore opens them, so that a deadline can end a request.
+
+    httpcore's `trace` extension hands over each socket it connects and the TLS socket over it; a reused
+    keep-alive connection announces nothing, so the sockets of earlier requests are kept too, until closed.
+    Shutting a socket down wakes a read blocked on it in another thread (closing it would not, on Linux).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+
+    def tracer(self, expired: threading.Event) -> Callable[[str, dict[str, Any]], None]:
+        """A `trace` extension for one request: keeps its sockets, and shuts down one opened after `expired`."""
+
+        def trace(event: str, info: dict[str, Any]) -> None:
+            import socket
+
+            get_extra_info = getattr(info.get("return_value"), "get_extra_info", None)
+            sock = get_extra_info("socket") if callable(get_extra_info) else None
+            if not isinstance(sock, socket.socket):
+                return
+            with self._lock:
+                self._open = [kept for kept in self._open if kept.fileno() != -1]
+                self._open.append(sock)
+            if expired.is_set():
+                _shut_down(sock)
+
+        return trace
+
+    def shut_down(self) -> None:
+        """Shut down every socket still open: a request blocked on one of them fails at once."""
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            _shut_down(sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    import socket
+    from contextlib import suppress
+
+    with suppress(OSError):  # closed meanwhile, or never connected
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's: a TLS socket's own drops its state
 
 
 _NOT_JSON = object()
