@@ -37,7 +37,7 @@ commands:
                          add/remove it in Claude Code's settings.json
   claude-usage refresh   take a reading into the shared store within the budget; print nothing
                          (exit 0 ok, 3 no usable login, 4 unavailable or held back by the budget)
-  claude-usage history [--account KEY] [--since WHEN]
+  claude-usage history [--account KEY|all] [--since WHEN]
                          past windows: peak, when, time at the limit; a chart of the weeks
   claude-usage history export (--csv | --json) [--summary] [--since WHEN] [--account KEY]
   claude-usage history import FILE

@@ -125,8 +125,9 @@ def open_history(env: Mapping[str, str], *, quiet: bool = False) -> History | No
     from claude_usage.adapters.history import History, history_path, retention_days
     from claude_usage.errors import UnavailableError
 
+    say = None if quiet else (lambda notice: print(f"{PROG}: {notice}", file=sys.stderr))
     try:
-        history = History.open(history_path(env), retention_days=retention_days(env))
+        history = History.open(history_path(env), retention_days=retention_days(env), on_notice=say)
     except UnavailableError as exc:
         if not quiet:
             print(f"{PROG}: {exc}; continuing without history", file=sys.stderr)

@@ -170,9 +170,9 @@ class Reader:
     def file_history(self, key: str) -> None:
         """File every observation in the document (and the status line's pending values) in the history.
 
-        Unchanged values extend their row; a document already filed is not filed again. The history is a
-        record, never a reason to fail a reading: its errors are swallowed (the document keeps the numbers
-        for the next writer).
+        Unchanged values extend their row; a document already filed is not filed again. The pending values
+        leave the document only once the history has them. The history is a record, never a reason to fail a
+        reading: its errors are swallowed (the document keeps the numbers for the next writer).
         """
         if self.history is None:
             return
@@ -181,20 +181,9 @@ class Reader:
         except UnavailableError:
             return
         stamp = hash(json.dumps(doc.get("sources"), sort_keys=True, default=str))
-        if self._filed.get(key) == stamp and not doc.get("pending"):
+        _, pending = document.take_pending(doc)
+        if self._filed.get(key) == stamp and not pending:
             return
-        pending: list[dict[str, Any]] = []
-
-        def drain(current: dict[str, Any]) -> dict[str, Any] | None:
-            rest, taken = document.take_pending(current)
-            pending.extend(taken)
-            return rest
-
-        if doc.get("pending"):
-            try:
-                self.store.update(key, drain)
-            except UnavailableError:
-                pending.clear()  # left for the next writer
         from claude_usage.adapters.history import Observation
 
         observations = [
@@ -210,13 +199,39 @@ class Reader:
         except ClaudeUsageError:
             return
         self._filed[key] = stamp
+        if pending:
+            self._drop_pending(key, pending)
+
+    def _drop_pending(self, key: str, filed: list[dict[str, Any]]) -> None:
+        """Take the pending values the history now holds out of the document (others may have come since)."""
+
+        def change(current: dict[str, Any]) -> dict[str, Any] | None:
+            rest, waiting = document.take_pending(current)
+            if rest is None:
+                return None
+            left = [entry for entry in waiting if entry not in filed]
+            return {**rest, "pending": left} if left else rest
+
+        try:
+            self.store.update(key, change)
+        except UnavailableError:
+            return  # filed twice later: an unchanged value only extends its row
 
     def insights(self, snapshot: Snapshot) -> Insights:
-        """Pace, forecasts, trajectories and the binding limit for what a snapshot shows."""
+        """Pace, forecasts, trajectories and the binding limit for what a snapshot shows.
+
+        A history that cannot be read now (locked, damaged) leaves the forecasts empty; it never fails a reading.
+        """
+        try:
+            return self._insights(snapshot, self.history)
+        except ClaudeUsageError:
+            return self._insights(snapshot, None)
+
+    def _insights(self, snapshot: Snapshot, history: History | None) -> Insights:
         return compute_insights(
             snapshot.usage,
             account=snapshot.account,
-            history=self.history,
+            history=history,
             now=self.clock.now(),
             tolerance_pct=self.pace_tolerance_pct,
         )
