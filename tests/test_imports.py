@@ -7,10 +7,15 @@ here imports `json` or `re`, and `re` itself loads `enum` on Python 3.10 to 3.13
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from claude_usage.standin import StandIn
+from tests.support.cli import write_credentials
 
 HEAVY = {"dataclasses", "email.utils", "hashlib", "httpx", "inspect"}
 
@@ -36,6 +41,17 @@ def _loaded(code: str, candidates: set[str]) -> list[str]:
         "claude_usage.core.binding",
         "claude_usage.core.summary",
         "claude_usage.insights",
+        "claude_usage.adapters.history",
+        "claude_usage.adapters.store",
+        "claude_usage.core.document",
+        "claude_usage.core.observe",
+        "claude_usage.service.fetch",
+        "claude_usage.service.sources",
+        "claude_usage.service.reader",
+        "claude_usage.commands.oneshot",
+        "claude_usage.commands.jsondoc",
+        "claude_usage.commands.wiring",
+        "claude_usage.commands.dashboard",
     ],
 )
 def test_one_shot_modules_import_nothing_heavy(module: str) -> None:
@@ -89,3 +105,14 @@ def test_a_retry_after_in_seconds_loads_no_email_utils() -> None:
         "parse_retry_after('120', datetime.now(timezone.utc))"
     )
     assert [] == _loaded(code, {"email.utils"})
+
+
+def test_json_from_the_store_loads_nothing_of_the_http_layer(home: Path, standin: StandIn) -> None:
+    """A `--json` answered from the store (no request) loads no httpx, dataclasses, email.utils or hashlib."""
+    write_credentials(home / ".claude")
+    env = {**os.environ, "CLAUDE_USAGE_API_URL": standin.url}
+    run = [sys.executable, "-X", "importtime", "-m", "claude_usage", "--json", "--max-age", "3600"]
+    subprocess.run(run, env=env, capture_output=True, check=True, timeout=60)  # the first one asks
+    proc = subprocess.run(run, env=env, capture_output=True, text=True, check=True, timeout=60)
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert (1, set()) == (len(standin.usage_requests()), (HEAVY | {"ssl", "certifi"}) & loaded)

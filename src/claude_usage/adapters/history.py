@@ -49,16 +49,13 @@ The only module that imports sqlite3 at module level; must not import rich or ht
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import sqlite3
-import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from claude_usage.adapters.paths import user_data_dir
 from claude_usage.adapters.store import FileLock, StoreError
@@ -123,8 +120,7 @@ class HistoryBusy(HistoryError):
     """Another process held the file locked for longer than the busy timeout; nothing was written."""
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(NamedTuple):
     """One number as a source gave it: `account` is an account key (never a token), times aware UTC."""
 
     account: str
@@ -135,8 +131,7 @@ class Observation:
     observed_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One stored row: a value seen unchanged from `observed_at` (first) to `last_seen_at` (last)."""
 
     account: str
@@ -196,7 +191,9 @@ class History:
         self.retention_days = retention_days
         self.notice = notice
         self._conn = conn
-        self._lock = threading.Lock()
+        import _thread  # `threading` costs a one-shot a millisecond for one lock
+
+        self._lock = _thread.allocate_lock()
         self._clock = clock or SystemClock()
         self._on_notice = on_notice
         self._ident = _identity(path)
@@ -777,6 +774,8 @@ def _iso(value: datetime | None) -> str | None:
 
 def rows_to_csv(rows: Iterable[Row], file: IO[str]) -> int:
     """Write the header and one line per row to `file` (open it with newline=""); the rows written."""
+    import csv  # only the formats need it, not a reading
+
     # "\n" line ends; a row with a "\r" in a field (which minimal quoting would leave bare) is quoted whole.
     plain = csv.writer(file, lineterminator="\n")
     quoted = csv.writer(file, lineterminator="\n", quoting=csv.QUOTE_ALL)
@@ -800,6 +799,8 @@ def rows_to_csv(rows: Iterable[Row], file: IO[str]) -> int:
 
 def rows_from_csv(file: IO[str]) -> Iterator[Row]:
     """The rows of a CSV export; anything malformed raises CommandLineError naming the line."""
+    import csv
+
     name = getattr(file, "name", None)
     where = f"{name}, line" if isinstance(name, str) else "line"
     reader = csv.reader(file, strict=True)
