@@ -1,0 +1,197 @@
+"""The incremental index of Claude Code's transcripts: what each response cost, kept in our own SQLite file.
+
+    roots.py   which config dirs to read (CLAUDE_CONFIG_DIR, comma-separated, or the two defaults)
+    lines.py   a byte range of one transcript -> usage entries (prefilter, orjson, checks); runs in workers
+    scan.py    walk, decide per file what to read (offsets, identity), read on every core, file the entries
+    store.py   the SQLite schema, the dedupe rule in SQL, opening / moving aside
+
+The index lives beside the history (`transcripts.sqlite3` in the data dir of adapters/history.py:
+$CLAUDE_USAGE_DATA_DIR, else the user data dir), not in a cache dir: it outlives the transcripts Claude
+Code deletes, so it holds data that exists nowhere else. See docs/transcripts.md.
+
+Must not import rich; sqlite3 and orjson are imported by the modules of this package only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from claude_usage.adapters.transcripts.roots import Roots, config_roots
+from claude_usage.adapters.transcripts.store import IndexError_
+
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable, Mapping
+
+    from claude_usage.adapters.transcripts.scan import ScanStats
+    from claude_usage.core.reports import UsageGroup
+
+__all__ = ["IndexBusy", "IndexError_", "Roots", "TranscriptIndex", "config_roots", "index_path"]
+
+INDEX_NAME = "transcripts.sqlite3"
+QUARTER_HOUR_US = 15 * 60 * 1_000_000
+MINUTE_US = 60 * 1_000_000
+
+
+class IndexBusy(IndexError_):
+    """Another process held the scan lock for longer than we were willing to wait."""
+
+
+def index_path(env: Mapping[str, str]) -> Path:
+    """`transcripts.sqlite3` beside the history: $CLAUDE_USAGE_DATA_DIR, else the user data dir."""
+    from claude_usage.adapters.paths import user_data_dir
+
+    override = env.get("CLAUDE_USAGE_DATA_DIR")
+    return Path(override or user_data_dir(env), INDEX_NAME)
+
+
+class TranscriptIndex:
+    """The index file: `update` it from the config dirs, then read grouped sums; a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.notice: str | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> TranscriptIndex:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def update(
+        self,
+        roots: Roots,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
+        lock_wait_s: float | None = None,
+    ) -> ScanStats:
+        """Read what is new in the roots' transcripts into the index (under the scan lock); what it did.
+
+        `progress(bytes_done, bytes_total)` is called as the reading goes; `workers` caps the processes
+        (default: one per core). IndexBusy when another scan held the lock for `lock_wait_s`.
+        """
+        from claude_usage.adapters.store import FileLock, StoreError
+        from claude_usage.adapters.transcripts import scan, store
+
+        wait = scan.LOCK_WAIT_S if lock_wait_s is None else lock_wait_s
+        directory = os.path.dirname(os.path.abspath(self.path))
+        with store.seam(self.path, "update"):
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            try:
+                lock = FileLock(directory, f"{self.path}.lock", wait)
+                with lock as held:
+                    if not held:
+                        raise IndexBusy(f"{self.path} is being updated by another process (waited {wait:g} s)")
+                    self.close()
+                    self._conn, self.notice = store.open_index(self.path)
+                    stats = scan.scan(self._conn, roots, progress=progress, workers=workers)
+            except StoreError as exc:
+                raise IndexError_(f"cannot lock {self.path}: {exc}") from exc
+        if self.notice:
+            stats.notes.insert(0, self.notice)
+        return stats
+
+    def _connection(self, roots: Roots) -> sqlite3.Connection | None:
+        from claude_usage.adapters.transcripts import store
+
+        if self._conn is None:
+            with store.seam(self.path, "read"):
+                self._conn = store.connect_existing(self.path)
+        if self._conn is not None:
+            with store.seam(self.path, "read"):
+                store.root_ids(self._conn, roots.dirs, create=False)
+        return self._conn
+
+    def groups(
+        self,
+        roots: Roots,
+        *,
+        minutes: bool = False,
+        by_file: bool = False,
+        project: str | None = None,
+        long_context_threshold: int = 200_000,
+    ) -> list[UsageGroup]:
+        """Sums of the counted entries of the listed roots per quarter hour (minute when `minutes`), model
+        and price tier, and per file (project and session filled in) when `by_file`."""
+        from claude_usage.adapters.transcripts import store
+        from claude_usage.core.reports import UsageGroup
+
+        conn = self._connection(roots)
+        if conn is None:
+            return []
+        grain, shift = (MINUTE_US, 1) if minutes else (QUARTER_HOUR_US, 0)
+        where = "SELECT id FROM file WHERE root_id IN (SELECT id FROM temp.listed)"
+        args: list[object] = [shift, grain, long_context_threshold]
+        if project is not None:
+            where += " AND project = ?"
+            args.append(project)
+        file_col = "e.file_id" if by_file else "0"
+        sql = (
+            f"SELECT (e.ts_us - ?) / ? AS b, e.model, e.input + e.cache_write + e.cache_read > ? AS long, {file_col},"  # noqa: S608
+            " count(*), sum(e.input), sum(e.output), sum(e.cache_write - e.cache_1h), sum(e.cache_1h),"
+            " sum(e.cache_read), min(e.ts_us), max(e.ts_us)"
+            f" FROM entry e WHERE e.kept = 1 AND e.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
+        )
+        with store.seam(self.path, "read"):
+            found = conn.execute(sql, args).fetchall()
+            names = {}
+            if by_file:
+                names = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, project, session FROM file")}
+        return [
+            UsageGroup(
+                model=row[1],
+                long_context=bool(row[2]),
+                entries=row[4],
+                input_tokens=row[5],
+                output_tokens=row[6],
+                cache_write_5m=row[7],
+                cache_write_1h=row[8],
+                cache_read=row[9],
+                first_us=row[10],
+                last_us=row[11],
+                project=names[row[3]][0] if by_file else "",
+                session=names[row[3]][1] if by_file else "",
+            )
+            for row in found
+        ]
+
+    def bad_lines(self, roots: Roots, limit: int = 200) -> tuple[int, list[tuple[str, int, str]]]:
+        """(how many bad lines the listed roots' files have, the first `limit` as (path, line number from
+        1, reason))."""
+        from claude_usage.adapters.transcripts import store
+
+        conn = self._connection(roots)
+        if conn is None:
+            return 0, []
+        listed = "SELECT id FROM temp.listed"
+        with store.seam(self.path, "read"):
+            total = conn.execute(f"SELECT ifnull(sum(bad), 0) FROM file WHERE root_id IN ({listed})").fetchone()[0]  # noqa: S608
+            rows = conn.execute(
+                "SELECT r.path, f.relpath, b.line, b.reason FROM bad b JOIN file f ON f.id = b.file_id"  # noqa: S608
+                f" JOIN root r ON r.id = f.root_id WHERE f.root_id IN ({listed})"
+                " ORDER BY r.path, f.relpath, b.line LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return int(total), [(os.path.join(root, "projects", rel), line + 1, why) for root, rel, line, why in rows]
+
+    def projects(self, roots: Roots) -> list[str]:
+        """The project names the listed roots have entries for, sorted."""
+        from claude_usage.adapters.transcripts import store
+
+        conn = self._connection(roots)
+        if conn is None:
+            return []
+        with store.seam(self.path, "read"):
+            found = conn.execute(
+                "SELECT DISTINCT project FROM file WHERE root_id IN (SELECT id FROM temp.listed) ORDER BY project"
+            ).fetchall()
+        return [name for (name,) in found]

@@ -1,0 +1,231 @@
+"""Reading usage entries out of a byte range of one transcript: the prefilter, the parse, the checks.
+
+Runs in worker processes (`read_range` takes and returns plain, picklable values). A range starts at a
+line start; only complete lines (ended by `\\n`) before its end are consumed, so a line Claude Code is
+still writing is left for the next scan. Lines are read in blocks of BLOCK bytes; a byte search for
+`"usage":{` (Claude Code writes compact JSON, so a usage object always looks like that; a string cannot
+contain it, its quotes would be escaped) picks the few lines worth parsing, and only those are parsed
+with orjson: tool results, images and snapshots, most of the bytes, are never decoded.
+
+A parsed line counts when it is `"type":"assistant"` with `message.usage`; other lines carrying a usage
+object (a Task tool's result, `progress`) are not billing entries and are passed over. A line that
+carries a usage object but is not JSON, or an assistant line with a missing or absurd field (a count that
+is not an integer from 0 to 10^9, a cache-write split above its total, no timestamp or model) is bad:
+skipped and reported with its line number. A line longer than MAX_LINE_BYTES is never held in memory;
+if it carried a usage object it is bad too.
+
+Within one range, copies of a response are reduced to the one the dedupe rule would keep (largest token
+total, the first on a tie), since the rest can never win: the index applies the rule across files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timezone
+
+import orjson
+
+MARKER = b'"usage":{'
+BLOCK = 4 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024 * 1024
+HEAD_BYTES = 4096
+MAX_COUNT = 10**9
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+_DAY_US = 86_400_000_000
+_DAYS: dict[str, int] = {}
+_US = datetime.resolution
+
+# One usage entry as a worker returns it:
+# (line, ts_us, model, msg_id, request_id, sidechain, input, output, cache_write, cache_write_1h, cache_read)
+Entry = tuple[int, int, str, "str | None", "str | None", int, int, int, int, int, int]
+# What a worker returns: (entries, bad [(line, reason)], lines consumed, end offset, first bytes or None, error)
+Chunk = tuple[list[Entry], list[tuple[int, str]], int, int, "bytes | None", "str | None"]
+
+
+class _Bad(Exception):
+    """A line that carries usage but cannot be used; the message says why."""
+
+
+def head_digest(data: bytes) -> bytes:
+    """A digest of a file's first bytes (up to HEAD_BYTES): tells a replaced file from a grown one."""
+    return hashlib.blake2b(data[:HEAD_BYTES], digest_size=16).digest()
+
+
+def read_range(path: str, start: int, end: int) -> Chunk:
+    """The usage entries of the complete lines in [start, end) of `path` (numbered from 0 at `start`)."""
+    found: dict[tuple[str, int, str | None], Entry] = {}
+    loose: list[Entry] = []  # entries without a message id: never de-duplicated
+    bad: list[tuple[int, str]] = []
+    lines = 0
+    consumed = start
+    head: bytes | None = None
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            carry = b""
+            skipping = False  # inside a line longer than MAX_LINE_BYTES
+            skipped_marker = False
+            skip_start = start  # where the overlong line began
+            remaining = end - start
+            while remaining > 0:
+                block = f.read(min(BLOCK, remaining))
+                if not block:
+                    break
+                remaining -= len(block)
+                if start == 0 and head is None:
+                    head = block[:HEAD_BYTES]
+                if skipping:
+                    newline = block.find(b"\n")
+                    if newline < 0:
+                        skipped_marker = skipped_marker or MARKER in carry + block
+                        carry = block[-len(MARKER) :]
+                        consumed += len(block)
+                        continue
+                    if skipped_marker or MARKER in carry + block[:newline]:
+                        bad.append((lines, f"line longer than {MAX_LINE_BYTES} bytes"))
+                    lines += 1
+                    consumed += newline + 1
+                    block = block[newline + 1 :]
+                    carry, skipping, skipped_marker = b"", False, False
+                buf = carry + block if carry else block
+                last = buf.rfind(b"\n")
+                if last < 0:
+                    carry = buf
+                    if len(carry) > MAX_LINE_BYTES:
+                        skipping, skipped_marker, skip_start = True, MARKER in carry, consumed
+                        consumed += len(carry)
+                        carry = carry[-len(MARKER) :]
+                    continue
+                lines = _scan(buf, last + 1, lines, found, loose, bad)
+                consumed += last + 1
+                carry = buf[last + 1 :]
+            if skipping:  # the overlong line has no end yet: read it again next time
+                consumed = skip_start
+    except OSError as exc:
+        return [], [], 0, start, None, f"{path}: {exc.strerror or exc}"
+    entries = sorted([*found.values(), *loose])
+    return entries, bad, lines, consumed, head, None
+
+
+def _scan(
+    buf: bytes,
+    hi: int,
+    lines: int,
+    found: dict[tuple[str, int, str | None], Entry],
+    loose: list[Entry],
+    bad: list[tuple[int, str]],
+) -> int:
+    """Parse the marked lines of buf[:hi] (whole lines); returns the line count after buf[:hi]."""
+    counted = 0
+    hit = buf.find(MARKER, 0, hi)
+    while hit >= 0:
+        line_start = buf.rfind(b"\n", 0, hit) + 1
+        line_end = buf.find(b"\n", hit, hi)
+        lines += buf.count(b"\n", counted, line_start)
+        counted = line_start
+        try:
+            entry = _entry(buf[line_start:line_end], lines)
+        except _Bad as exc:
+            bad.append((lines, str(exc)))
+            entry = None
+        if entry is not None:
+            msg_id = entry[3]
+            if msg_id is None:
+                loose.append(entry)
+            else:
+                key = (msg_id, entry[5], None if entry[5] else entry[4])
+                kept = found.get(key)
+                if kept is None or _total(entry) > _total(kept):
+                    found[key] = entry
+        hit = buf.find(MARKER, line_end + 1, hi)
+    return lines + buf.count(b"\n", counted, hi)
+
+
+def _total(entry: Entry) -> int:
+    return entry[6] + entry[7] + entry[8] + entry[10]
+
+
+def _entry(line: bytes, number: int) -> Entry | None:
+    """The entry of one marked line; None for a line that is not an assistant message; _Bad if unusable."""
+    try:
+        data = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        raise _Bad("not JSON (cut short?)") from None
+    if type(data) is not dict:
+        raise _Bad("not a JSON object")
+    if data.get("type") != "assistant":
+        return None
+    message = data.get("message")
+    if type(message) is not dict:
+        raise _Bad("assistant line without a message object")
+    usage = message.get("usage")
+    if type(usage) is not dict:
+        raise _Bad("message.usage is not an object")
+    input_tokens = _count(usage, "input_tokens")
+    output_tokens = _count(usage, "output_tokens")
+    cache_write = _count(usage, "cache_creation_input_tokens")
+    cache_read = _count(usage, "cache_read_input_tokens")
+    split = usage.get("cache_creation")
+    cache_1h = 0
+    if split is not None:
+        if type(split) is not dict:
+            raise _Bad("usage.cache_creation is not an object")
+        cache_5m = _count(split, "ephemeral_5m_input_tokens")
+        cache_1h = _count(split, "ephemeral_1h_input_tokens")
+        if cache_5m + cache_1h > cache_write:
+            raise _Bad(f"cache_creation split {cache_5m}+{cache_1h} above its total {cache_write}")
+    stamp = data.get("timestamp")
+    if type(stamp) is not str:
+        raise _Bad("no timestamp")
+    ts_us = _timestamp_us(stamp)
+    model = message.get("model")
+    if type(model) is not str or not model:
+        raise _Bad("no model")
+    msg_id = message.get("id")
+    request_id = data.get("requestId")
+    return (
+        number,
+        ts_us,
+        model,
+        msg_id if type(msg_id) is str and msg_id else None,
+        request_id if type(request_id) is str and request_id else None,
+        1 if data.get("isSidechain") is True else 0,
+        input_tokens,
+        output_tokens,
+        cache_write,
+        cache_1h,
+        cache_read,
+    )
+
+
+def _count(usage: dict[str, object], name: str) -> int:
+    value = usage.get(name, 0)
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        raise _Bad(f"{name} is {str(value)[:20]!r}, not a whole number from 0 to 10^9")
+    return value
+
+
+def _timestamp_us(text: str) -> int:
+    """Microseconds since the epoch (UTC) of an ISO-8601 time with an offset or `Z`; _Bad otherwise."""
+    if len(text) == 24 and text[23] == "Z" and text[10] == "T" and text[19] == ".":  # Claude Code's own shape
+        day = _DAYS.get(text[:10])
+        try:
+            if day is None:
+                day = (date.fromisoformat(text[:10]).toordinal() - _EPOCH_DAY) * _DAY_US
+                _DAYS[text[:10]] = day
+            hour, minute, second, milli = int(text[11:13]), int(text[14:16]), int(text[17:19]), int(text[20:23])
+        except ValueError:
+            raise _Bad(f"timestamp {text[:40]!r} is not ISO-8601") from None
+        if hour < 24 and minute < 60 and second < 60 and 1970 <= int(text[:4]) <= 9000:
+            return day + ((hour * 60 + minute) * 60 + second) * 1_000_000 + milli * 1000
+        raise _Bad(f"timestamp {text[:40]!r} is out of range")
+    from claude_usage.core.times import parse_time
+    from claude_usage.errors import BadReply
+
+    try:
+        parsed = parse_time(text, "timestamp")
+    except BadReply:
+        raise _Bad(f"timestamp {text[:40]!r} is not ISO-8601 with an offset") from None
+    if parsed is None:  # pragma: no cover - parse_time returns None only for null
+        raise _Bad("no timestamp")
+    return (parsed - datetime(1970, 1, 1, tzinfo=timezone.utc)) // _US

@@ -1,0 +1,252 @@
+"""The index's SQLite file: its schema, opening (create, or move aside what is not ours), the dedupe rule
+applied in SQL, and the grouped sums the reports are made from.
+
+Schema 1 (`PRAGMA application_id = 0x43555478` "CUTx", `user_version = 1`)::
+
+    root(id, path UNIQUE)                       a config dir, by real path
+    file(id, root_id, relpath, project, session, dev, ino, size, mtime_ns,
+         offset, lines, head_len, head, bad)     per transcript: how far it was read and what it was
+    entry(file_id, line, ts_us, model, msg_id, req_id, side,
+          input, output, cache_write, cache_1h, cache_read, kept)
+    bad(file_id, line, reason)                  the first MAX_BAD_PER_FILE bad lines of each file
+    meta(name PRIMARY KEY, value)               "kept_for": the config dirs the `kept` flags were computed for
+
+`entry` holds every candidate copy of a response (at most one per file and key, see lines.py); `kept`
+marks the one copy per response that counts, under the dedupe rule (docs/transcripts.md):
+
+- copies are the same response when they share `message.id` and `requestId` (a missing `requestId` is
+  one more value); a line without `message.id` is never a copy;
+- of a response's copies the one with the largest input + output + cache-write + cache-read total is
+  kept; on a tie the first by (config dir, path, line);
+- subagent replays (ccusage's sidechain rule): when a `message.id` has a copy outside a sidechain, its
+  sidechain copies (any `requestId`) are dropped; sidechain-only copies of one `message.id` are one response.
+
+The rule is applied among the config dirs listed now: `kept` is recomputed for the message ids a scan
+touched, and for all of them when the listed dirs differ from `meta.kept_for`.
+
+Every write is one `BEGIN IMMEDIATE` transaction; the scan that writes holds `transcripts.sqlite3.lock`
+(scan.py), so two processes never read the same bytes twice. WAL mode: reports read while a scan writes.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3  # noqa: TID253 - this package owns the transcript index file
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from claude_usage.errors import UnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+    from pathlib import Path
+
+    from claude_usage.adapters.transcripts.lines import Entry
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x43555478  # "CUTx"
+BUSY_TIMEOUT_S = 30.0
+MAX_BAD_PER_FILE = 100
+_MAGIC = b"SQLite format 3\x00"
+_SIDECARS = ("-wal", "-shm", "-journal")
+_SCHEMA = (
+    "CREATE TABLE root (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE file (
+        id INTEGER PRIMARY KEY, root_id INTEGER NOT NULL REFERENCES root(id), relpath TEXT NOT NULL,
+        project TEXT NOT NULL, session TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, offset INTEGER NOT NULL, lines INTEGER NOT NULL,
+        head_len INTEGER NOT NULL, head BLOB, bad INTEGER NOT NULL DEFAULT 0, UNIQUE (root_id, relpath))""",
+    """CREATE TABLE entry (
+        file_id INTEGER NOT NULL, line INTEGER NOT NULL, ts_us INTEGER NOT NULL, model TEXT NOT NULL,
+        msg_id TEXT, req_id TEXT, side INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
+        cache_write INTEGER NOT NULL, cache_1h INTEGER NOT NULL, cache_read INTEGER NOT NULL,
+        kept INTEGER NOT NULL)""",
+    "CREATE UNIQUE INDEX entry_place ON entry (file_id, line)",
+    "CREATE INDEX entry_msg ON entry (msg_id) WHERE msg_id IS NOT NULL",
+    "CREATE TABLE bad (file_id INTEGER NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL)",
+    "CREATE INDEX bad_file ON bad (file_id)",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+)
+_RANK = """
+WITH cand AS (
+  SELECT e.rowid AS rid, e.side AS side,
+         row_number() OVER (
+           PARTITION BY e.msg_id, e.side, CASE WHEN e.side THEN NULL ELSE e.req_id END
+           ORDER BY e.input + e.output + e.cache_write + e.cache_read DESC, r.path, f.relpath, e.line
+         ) AS rn,
+         min(e.side) OVER (PARTITION BY e.msg_id) AS only_side
+  FROM entry e JOIN file f ON f.id = e.file_id JOIN root r ON r.id = f.root_id
+  WHERE e.msg_id IS NOT NULL AND f.root_id IN (SELECT id FROM temp.listed) {only_dirty}
+)
+UPDATE entry SET kept = 1 WHERE rowid IN (SELECT rid FROM cand WHERE rn = 1 AND (side = 0 OR only_side = 1))
+"""
+
+
+class IndexError_(UnavailableError):
+    """The transcript index could not be opened, read or written; names the file."""
+
+
+@contextmanager
+def seam(path: Path | str, doing: str) -> Iterator[None]:
+    """sqlite3 and OS errors become IndexError_ naming the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise IndexError_(f"cannot {doing} {path}: {exc}") from exc
+    except OSError as exc:
+        raise IndexError_(f"cannot {doing} {path}: {exc.strerror or exc}") from exc
+
+
+def open_index(path: Path) -> tuple[sqlite3.Connection, str | None]:
+    """A connection to the index at `path`, created 0600 (directory 0700) when missing; a notice when a
+    file that is not a readable index of this schema was moved aside (never deleted) and a new one begun.
+
+    Call it under the scan lock: creating and moving aside are not safe against a second process otherwise.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    notice = None
+    state = _state(path)
+    if state not in ("missing", "empty", "current"):
+        aside = _move_aside(path, state)
+        notice = f"{path} was {state}: moved it to {aside} and started a new transcript index (a full scan follows)"
+        state = "missing"
+    if state == "missing":
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600))
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    if state != "current":
+        with transaction(conn):
+            if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS listed (id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS dirty (msg_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    return conn, notice
+
+
+def connect_existing(path: Path) -> sqlite3.Connection | None:
+    """A read connection to a current index, or None when there is none (yet) or it is not ours."""
+    if _state(path) != "current":
+        return None
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS listed (id INTEGER PRIMARY KEY)")
+    return conn
+
+
+def _state(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_MAGIC))
+    except FileNotFoundError:
+        return "missing"
+    if not head:
+        return "empty"
+    if head != _MAGIC:
+        return "corrupt"
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app = conn.execute("PRAGMA application_id").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return "corrupt"
+    if app != APPLICATION_ID:
+        return "empty" if (app, version) == (0, 0) and os.path.getsize(path) <= 4096 else "foreign"
+    if version != SCHEMA_VERSION:
+        return "newer" if version > SCHEMA_VERSION else "old"
+    return "current"
+
+
+def _move_aside(path: Path, kind: str) -> str:
+    base = f"{path}.{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
+    aside, n = base, 2
+    while any(os.path.lexists(aside + suffix) for suffix in ("", *_SIDECARS)):
+        aside, n = f"{base}-{n}", n + 1
+    for suffix in _SIDECARS:
+        if os.path.lexists(f"{path}{suffix}"):
+            os.replace(f"{path}{suffix}", aside + suffix)
+    os.replace(path, aside)
+    return aside
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def root_ids(conn: sqlite3.Connection, dirs: Sequence[str], *, create: bool) -> list[int]:
+    """The ids of these config dirs (created when `create`; unknown ones left out otherwise), and
+    `temp.listed` set to them."""
+    ids: list[int] = []
+    for path in dirs:
+        found = conn.execute("SELECT id FROM root WHERE path = ?", (path,)).fetchone()
+        if found is None and create:
+            found = (conn.execute("INSERT INTO root (path) VALUES (?)", (path,)).lastrowid,)
+        if found is not None:
+            ids.append(int(found[0]))
+    conn.execute("DELETE FROM temp.listed")
+    conn.executemany("INSERT OR IGNORE INTO temp.listed (id) VALUES (?)", [(i,) for i in ids])
+    return ids
+
+
+def forget_entries(conn: sqlite3.Connection, file_id: int) -> None:
+    """Drop a file's entries and bad lines (it was truncated or replaced); their responses are re-ranked."""
+    conn.execute(
+        "INSERT OR IGNORE INTO temp.dirty SELECT msg_id FROM entry WHERE file_id = ? AND msg_id IS NOT NULL",
+        (file_id,),
+    )
+    conn.execute("DELETE FROM entry WHERE file_id = ?", (file_id,))
+    conn.execute("DELETE FROM bad WHERE file_id = ?", (file_id,))
+    conn.execute("UPDATE file SET bad = 0 WHERE id = ?", (file_id,))
+
+
+def add_entries(conn: sqlite3.Connection, file_id: int, base_line: int, entries: Iterable[Entry]) -> int:
+    """Insert a file's new entries (line numbers offset by `base_line`); how many."""
+    rows = [
+        (file_id, base_line + e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries
+    ]
+    conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
+    return len(rows)
+
+
+def add_bad(conn: sqlite3.Connection, file_id: int, base_line: int, bad: Sequence[tuple[int, str]]) -> None:
+    """Count a file's bad lines, keeping the first MAX_BAD_PER_FILE of them (line numbers from `base_line`)."""
+    if not bad:
+        return
+    stored = conn.execute("SELECT bad FROM file WHERE id = ?", (file_id,)).fetchone()[0]
+    room = max(MAX_BAD_PER_FILE - stored, 0)
+    conn.executemany(
+        "INSERT INTO bad (file_id, line, reason) VALUES (?, ?, ?)",
+        [(file_id, base_line + line, reason) for line, reason in bad[:room]],
+    )
+    conn.execute("UPDATE file SET bad = bad + ? WHERE id = ?", (len(bad), file_id))
+
+
+def rerank(conn: sqlite3.Connection, listed: Sequence[int]) -> None:
+    """Recompute `kept` for the responses in `temp.dirty` (all of them when the listed dirs changed)."""
+    key = ",".join(str(i) for i in sorted(listed))
+    last = conn.execute("SELECT value FROM meta WHERE name = 'kept_for'").fetchone()
+    if last is None or last[0] != key:
+        conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IS NOT NULL")
+        conn.execute(_RANK.format(only_dirty=""))
+        conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('kept_for', ?)", (key,))
+    elif conn.execute("SELECT 1 FROM temp.dirty LIMIT 1").fetchone() is not None:
+        conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IN (SELECT msg_id FROM temp.dirty)")
+        conn.execute(_RANK.format(only_dirty="AND e.msg_id IN (SELECT msg_id FROM temp.dirty)"))
+    conn.execute("DELETE FROM temp.dirty")
