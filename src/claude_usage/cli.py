@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "statusline": ("statusline", "the line Claude Code's status line shows; `statusline install|uninstall`"),
     "refresh": ("refresh", "take a reading into the shared store within the budget; print nothing"),
     "history": ("history", "past windows: peak, when, time at the limit; export and import"),
+    "report": ("report", "token usage and cost from Claude Code's transcripts"),
 }
 
 EPILOG = """\

@@ -1,0 +1,233 @@
+"""`claude-usage report daily|weekly|monthly|session|project|model|blocks`: tokens and cost from the transcripts.
+
+    claude-usage report [KIND] [--since DATE] [--until DATE] [--timezone ZONE] [--project NAME]
+                        [--json | --csv] [--verbose]
+
+Brings the transcript index up to date (adapters/transcripts: only what was appended since the last run
+is read), then reports from it (core/reports.py). The formats are documented in docs/transcripts.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from claude_usage.errors import CommandLineError
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping
+    from datetime import date, tzinfo
+
+    from claude_usage.core.reports import Report
+
+KINDS = ("daily", "weekly", "monthly", "session", "project", "model", "blocks")
+
+DESCRIPTION = """\
+Token usage and what it would have cost at API list prices, from Claude Code's transcripts (every config
+dir in CLAUDE_CONFIG_DIR, comma-separated; else ~/.claude and ~/.config/claude), by day, week (from
+Monday), month, session, project, model or 5-hour block. Each response counts once, however many lines
+and files repeat it. Only what was appended since the last run is read: the index lives in the data dir
+and keeps the entries of transcripts Claude Code has since deleted."""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", nargs="?", default="daily", choices=KINDS, help="how to group (default: daily)")
+    parser.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or YYYYMMDD, inclusive)")
+    parser.add_argument("--until", metavar="DATE", help="up to this day (YYYY-MM-DD or YYYYMMDD, inclusive)")
+    parser.add_argument("--timezone", metavar="ZONE", help="cut days in this IANA zone (default: local)")
+    parser.add_argument("--project", metavar="NAME", help="only this project (the name the report shows)")
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="a JSON document shaped like ccusage's")
+    fmt.add_argument("--csv", action="store_true", help="CSV: a header of the JSON keys, a last row Total")
+    parser.add_argument("--verbose", action="store_true", help="say what the scan read and where bad lines are")
+
+
+def parse_day(text: str, option: str) -> date:
+    """A date from YYYY-MM-DD or YYYYMMDD; CommandLineError otherwise."""
+    from datetime import date
+
+    value = text.strip()
+    if len(value) == 8 and value.isdigit():
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    try:
+        if len(value) != 10:
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandLineError(f"{option} {text!r}: expected a day as YYYY-MM-DD or YYYYMMDD") from None
+
+
+def zone(name: str | None, env: Mapping[str, str]) -> tuple[tzinfo, str]:
+    """(the zone, its name) for --timezone, else the local zone ($TZ, /etc/localtime, the C library's)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name is not None:
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError):
+            raise CommandLineError(f"--timezone {name!r}: not a time zone this system knows") from None
+    candidates = [env.get("TZ", "").lstrip(":")]
+    try:
+        import os
+
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for candidate in candidates:
+        if candidate:
+            try:
+                return ZoneInfo(candidate), candidate
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    from datetime import datetime
+
+    local = datetime.now().astimezone().tzinfo
+    return (local, "local") if local is not None else (ZoneInfo("UTC"), "UTC")
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Run `claude-usage report …`; returns the exit status."""
+    from datetime import datetime, timezone
+
+    from claude_usage.adapters.pricing import load_table
+    from claude_usage.adapters.transcripts import TranscriptIndex, config_roots, index_path
+    from claude_usage.core.reports import build
+
+    since = parse_day(args.since, "--since") if args.since else None
+    until = parse_day(args.until, "--until") if args.until else None
+    if since and until and since > until:
+        raise CommandLineError(f"--since {args.since} is after --until {args.until}")
+    tz, tz_name = zone(args.timezone, env)
+    table = load_table()
+    roots = config_roots(env)
+    plain = args.json or args.csv
+    progress = None if plain else _progress()
+    with TranscriptIndex(index_path(env)) as index:
+        try:
+            stats = index.update(roots, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        for note in stats.notes:
+            print(f"claude-usage: {note}", file=sys.stderr)
+        if not roots.dirs:
+            print("claude-usage: no Claude config dir with a projects/ folder found", file=sys.stderr)
+        groups = index.groups(
+            roots,
+            minutes=args.kind == "blocks",
+            by_file=args.kind in ("session", "project"),
+            project=args.project,
+            long_context_threshold=table.long_context_threshold,
+        )
+        if args.verbose:
+            _verbose(index, roots, stats)
+    now = datetime.now(timezone.utc)
+    now_us = int(now.timestamp() * 1_000_000)
+    report = build(args.kind, groups, table=table, tz=tz, now_us=now_us, since=since, until=until)
+    if args.json:
+        _print_json(report, now_us, tz_name)
+    elif args.csv:
+        _print_csv(report)
+    else:
+        from claude_usage.commands.oneshot import console
+        from claude_usage.ui.report import ReportView
+
+        console().print(ReportView(report, tz_name))
+    return 0
+
+
+def _progress() -> _Progress | None:
+    if not sys.stderr.isatty():
+        return None
+    return _Progress()
+
+
+class _Progress:
+    """A progress bar on stderr, shown only once a scan has taken more than a second."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._started = time.monotonic()
+        self._bar: object | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        import time
+
+        if self._bar is None and time.monotonic() - self._started < 1.0:
+            return
+        from claude_usage.ui.report import ScanBar
+
+        if self._bar is None:
+            self._bar = ScanBar(total)
+        assert isinstance(self._bar, ScanBar)  # noqa: S101 - for the type checker
+        self._bar.update(done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            from claude_usage.ui.report import ScanBar
+
+            assert isinstance(self._bar, ScanBar)  # noqa: S101 - for the type checker
+            self._bar.close()
+
+
+def _verbose(index: object, roots: object, stats: object) -> None:
+    from claude_usage.adapters.transcripts import Roots, TranscriptIndex
+    from claude_usage.adapters.transcripts.scan import ScanStats
+
+    assert isinstance(index, TranscriptIndex)  # noqa: S101 - for the type checker
+    assert isinstance(roots, Roots)  # noqa: S101
+    assert isinstance(stats, ScanStats)  # noqa: S101
+    say = sys.stderr.write
+    say(f"claude-usage: config dirs: {', '.join(roots.dirs) or 'none'}\n")
+    say(
+        f"claude-usage: scanned {stats.files} transcripts, read {stats.files_read} ({stats.bytes_read:,} bytes) "
+        f"in {stats.seconds:.2f} s: {stats.entries:,} new entries, {stats.bad_lines:,} new bad lines\n"
+    )
+    total, bad = index.bad_lines(roots)
+    if total:
+        say(f"claude-usage: {total:,} bad lines skipped (not counted):\n")
+        for path, line, reason in bad:
+            say(f"  {path}:{line}: {reason}\n")
+        if total > len(bad):
+            say(f"  … and {total - len(bad):,} more\n")
+
+
+def _print_json(report: Report, now_us: int, tz_name: str) -> None:
+    import json
+
+    from claude_usage.core.reports import report_json
+
+    json.dump(report_json(report, now_us=now_us, timezone_name=tz_name), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def _print_csv(report: Report) -> None:
+    import csv
+
+    from claude_usage.core.pricing import usd
+    from claude_usage.core.reports import TOKEN_KEYS, Tokens, iso_utc
+
+    extra = ["project", "lastActivity"] if report.kind == "session" else []
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["period", *extra, *TOKEN_KEYS])
+
+    def sums(tokens: Tokens) -> list[object]:
+        return [
+            tokens.input,
+            tokens.output,
+            tokens.cache_write,
+            tokens.cache_read,
+            tokens.total,
+            repr(usd(tokens.cost)),
+        ]
+
+    for row in report.rows:
+        if row.block is not None and row.block.gap:
+            continue
+        more = [row.project, "" if row.last_us is None else iso_utc(row.last_us)] if extra else []
+        writer.writerow([row.period, *more, *sums(row.tokens)])
+    writer.writerow(["Total", *([""] * len(extra)), *sums(report.totals)])

@@ -1,0 +1,398 @@
+"""Token and cost reports from grouped usage: daily, weekly, monthly, session, project, model and blocks.
+
+Pure: the index (adapters/transcripts) hands over `UsageGroup`s, sums of de-duplicated entries per
+time bucket (a quarter hour, a minute for blocks) and model; this module cuts them into the report's
+periods in a time zone, prices them (core/pricing.py, exact integers) and shapes the `--json` document.
+
+Every view sums the same groups, and costs are integer sums, so every view gives the same grand total.
+Days, weeks (from Monday) and months are cut in the zone given: a quarter-hour bucket lies in one local
+day, since every zone's midnight falls on a quarter hour of UTC. `since`/`until` are inclusive local dates.
+
+Blocks follow ccusage's definition (docs/transcripts.md, "5-hour blocks"): over all entries in time
+order, a block starts at an entry's time floored to the UTC hour and lasts five hours; an entry more than
+five hours after its block's start, or after the entry before it, starts a new block, and a silence of
+more than five hours is listed as a gap. Minute buckets decide this exactly: the buckets are
+(k min, k+1 min] so a bucket is wholly inside or after a block's end, and a gap inside a minute is never
+five hours. `since`/`until` keep the blocks that start on those dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from claude_usage.core.pricing import PriceTable, Pricing, cost_units, usd
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from datetime import tzinfo
+
+KINDS = ("daily", "weekly", "monthly", "session", "project", "model", "blocks")
+BLOCK_US = 5 * 3600 * 1_000_000
+HOUR_US = 3600 * 1_000_000
+MINUTE_US = 60 * 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageGroup:
+    """Sums of de-duplicated entries sharing a time bucket, a model, a price tier (and a file, when asked).
+
+    Times are microseconds since 1970-01-01 UTC; `first_us`/`last_us` are the group's first and last entry.
+    """
+
+    model: str
+    long_context: bool
+    entries: int
+    input_tokens: int
+    output_tokens: int
+    cache_write_5m: int
+    cache_write_1h: int
+    cache_read: int
+    first_us: int
+    last_us: int
+    project: str = ""
+    session: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Token counts (the cache writes split by duration) and their cost in pricing's integer units."""
+
+    input: int = 0
+    output: int = 0
+    cache_5m: int = 0
+    cache_1h: int = 0
+    cache_read: int = 0
+    cost: int = 0
+    entries: int = 0
+
+    @property
+    def cache_write(self) -> int:
+        return self.cache_5m + self.cache_1h
+
+    @property
+    def total(self) -> int:
+        """Input + output + cache write + cache read tokens."""
+        return self.input + self.output + self.cache_5m + self.cache_1h + self.cache_read
+
+    def __add__(self, other: Tokens) -> Tokens:
+        return Tokens(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_5m + other.cache_5m,
+            self.cache_1h + other.cache_1h,
+            self.cache_read + other.cache_read,
+            self.cost + other.cost,
+            self.entries + other.entries,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A 5-hour block's times (UTC µs) and, for the active one, its burn rate and projection."""
+
+    start_us: int
+    end_us: int
+    first_us: int | None
+    last_us: int | None
+    gap: bool
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of a report: its period, the sums, per model, and what its kind adds."""
+
+    period: str
+    tokens: Tokens
+    models: dict[str, Tokens]
+    project: str | None = None
+    last_us: int | None = None
+    block: Block | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole report: its rows in order, the grand total, and how each model was priced."""
+
+    kind: str
+    rows: list[Row]
+    totals: Tokens
+    pricing: dict[str, Pricing] = field(default_factory=dict)
+    table_version: str = ""
+
+
+def _tokens(group: UsageGroup, table: PriceTable, pricing: dict[str, Pricing]) -> Tokens:
+    found = pricing.get(group.model)
+    if found is None:
+        found = pricing[group.model] = table.lookup(group.model)
+    cost = cost_units(
+        found,
+        input_tokens=group.input_tokens,
+        output_tokens=group.output_tokens,
+        cache_write_5m=group.cache_write_5m,
+        cache_write_1h=group.cache_write_1h,
+        cache_read=group.cache_read,
+        long_context=group.long_context,
+    )
+    return Tokens(
+        group.input_tokens,
+        group.output_tokens,
+        group.cache_write_5m,
+        group.cache_write_1h,
+        group.cache_read,
+        cost,
+        group.entries,
+    )
+
+
+def local_date(us: int, tz: tzinfo) -> date:
+    """The date in `tz` of a time in microseconds since the epoch."""
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(tz).date()
+
+
+def iso_utc(us: int) -> str:
+    """ISO-8601 in UTC with milliseconds and `Z`, as Claude Code and ccusage write times."""
+    moment = _EPOCH + timedelta(microseconds=us)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _period(kind: str, day: date, group: UsageGroup) -> tuple[object, str]:
+    """(sort key, label) of the row a group belongs to."""
+    if kind == "daily":
+        return day, day.isoformat()
+    if kind == "weekly":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday.isoformat()
+    if kind == "monthly":
+        return (day.year, day.month), f"{day.year:04d}-{day.month:02d}"
+    if kind == "session":
+        return (group.project, group.session), group.session
+    if kind == "project":
+        return group.project, group.project
+    return group.model, group.model
+
+
+def build(
+    kind: str,
+    groups: Iterable[UsageGroup],
+    *,
+    table: PriceTable,
+    tz: tzinfo,
+    now_us: int,
+    since: date | None = None,
+    until: date | None = None,
+) -> Report:
+    """The report of `kind` (one of KINDS) over the groups, periods cut in `tz`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown report {kind!r}")
+    pricing: dict[str, Pricing] = {}
+    if kind == "blocks":
+        return _blocks(groups, table, pricing, tz, now_us, since, until)
+    rows: dict[object, tuple[str, dict[str, Tokens], list[int], str]] = {}
+    days: dict[int, date] = {}
+    for group in groups:
+        day = days.get(group.first_us // MINUTE_US)
+        if day is None:
+            day = days[group.first_us // MINUTE_US] = local_date(group.first_us, tz)
+        if (since is not None and day < since) or (until is not None and day > until):
+            continue
+        key, label = _period(kind, day, group)
+        found = rows.get(key)
+        if found is None:
+            found = rows[key] = (label, {}, [group.last_us], group.project)
+        models = found[1]
+        tokens = _tokens(group, table, pricing)
+        models[group.model] = models[group.model] + tokens if group.model in models else tokens
+        found[2][0] = max(found[2][0], group.last_us)
+    out: list[Row] = []
+    for key in _order(kind, rows):
+        label, models, last, project = rows[key]
+        total = sum(models.values(), Tokens())
+        out.append(
+            Row(
+                label,
+                total,
+                _by_cost(models),
+                project if kind == "session" else None,
+                last[0] if kind == "session" else None,
+            )
+        )
+    return Report(kind, out, sum((row.tokens for row in out), Tokens()), pricing, table.version)
+
+
+def _order(kind: str, rows: dict[object, tuple[str, dict[str, Tokens], list[int], str]]) -> list[Any]:
+    if kind == "session":  # by last activity, as ccusage
+        return sorted(rows, key=lambda key: (rows[key][2][0], str(key)))
+    if kind in ("project", "model"):  # the biggest first
+        return sorted(rows, key=lambda key: (-sum(t.cost for t in rows[key][1].values()), str(key)))
+    return sorted(rows, key=lambda key: key)  # dates / (year, month)
+
+
+def _by_cost(models: dict[str, Tokens]) -> dict[str, Tokens]:
+    return dict(sorted(models.items(), key=lambda item: (-item[1].cost, -item[1].total, item[0])))
+
+
+def _blocks(
+    groups: Iterable[UsageGroup],
+    table: PriceTable,
+    pricing: dict[str, Pricing],
+    tz: tzinfo,
+    now_us: int,
+    since: date | None,
+    until: date | None,
+) -> Report:
+    """ccusage's 5-hour blocks from minute buckets (see the module's docstring)."""
+    minutes: dict[int, list[UsageGroup]] = {}
+    for group in groups:
+        minutes.setdefault((group.first_us - 1) // MINUTE_US, []).append(group)
+    rows: list[Row] = []
+    start = first = last = -1  # the open block's start, its first and its newest entry (none yet: -1)
+    models: dict[str, Tokens] = {}
+    for minute in sorted(minutes):
+        bucket = minutes[minute]
+        lo = min(g.first_us for g in bucket)
+        hi = max(g.last_us for g in bucket)
+        if start < 0 or lo - start > BLOCK_US or lo - last > BLOCK_US:
+            if start >= 0:
+                rows.append(_block_row(start, first, last, models, now_us))
+                if lo - last > BLOCK_US:
+                    gap = Block(last + BLOCK_US, lo, None, None, True, False)
+                    rows.append(Row(f"gap-{iso_utc(last + BLOCK_US)}", Tokens(), {}, block=gap))
+            start, first, models = lo - lo % HOUR_US, lo, {}
+        for group in bucket:
+            tokens = _tokens(group, table, pricing)
+            models[group.model] = models[group.model] + tokens if group.model in models else tokens
+        last = hi  # buckets come in time order: the newest entry so far
+    if start >= 0:
+        rows.append(_block_row(start, first, last, models, now_us))
+    if since is not None or until is not None:
+        rows = [
+            row
+            for row in rows
+            if row.block is not None
+            and (since is None or local_date(row.block.start_us, tz) >= since)
+            and (until is None or local_date(row.block.start_us, tz) <= until)
+        ]
+    return Report("blocks", rows, sum((row.tokens for row in rows), Tokens()), pricing, table.version)
+
+
+def _block_row(start: int, first: int, last: int, models: dict[str, Tokens], now_us: int) -> Row:
+    end = start + BLOCK_US
+    block = Block(start, end, first, last, False, now_us - last < BLOCK_US and now_us < end)
+    return Row(iso_utc(start), sum(models.values(), Tokens()), _by_cost(models), block=block)
+
+
+# --- the --json document ------------------------------------------------------------------------------
+
+TOKEN_KEYS = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens", "totalTokens", "totalCost")
+
+
+def _sums(tokens: Tokens) -> dict[str, Any]:
+    return {
+        "inputTokens": tokens.input,
+        "outputTokens": tokens.output,
+        "cacheCreationTokens": tokens.cache_write,
+        "cacheReadTokens": tokens.cache_read,
+        "totalTokens": tokens.total,
+        "totalCost": usd(tokens.cost),
+    }
+
+
+def _row_json(row: Row) -> dict[str, Any]:
+    return {
+        "period": row.period,
+        **_sums(row.tokens),
+        "cacheCreation5mTokens": row.tokens.cache_5m,
+        "cacheCreation1hTokens": row.tokens.cache_1h,
+        "entries": row.tokens.entries,
+        "modelsUsed": list(row.models),
+        "modelBreakdowns": [
+            {
+                "modelName": model,
+                "inputTokens": t.input,
+                "outputTokens": t.output,
+                "cacheCreationTokens": t.cache_write,
+                "cacheReadTokens": t.cache_read,
+                "cost": usd(t.cost),
+            }
+            for model, t in row.models.items()
+        ],
+    }
+
+
+def _block_json(row: Row, now_us: int, official: Callable[[Block], dict[str, Any] | None]) -> dict[str, Any]:
+    block = row.block
+    assert block is not None  # noqa: S101 - _blocks gives every row a block
+    doc = _row_json(row)
+    burn: dict[str, Any] | None = None
+    projection: dict[str, Any] | None = None
+    if block.active and block.first_us is not None and block.last_us is not None and block.last_us > block.first_us:
+        minutes = (block.last_us - block.first_us) / MINUTE_US
+        per_minute = row.tokens.total / minutes
+        per_hour = usd(row.tokens.cost) / minutes * 60
+        burn = {
+            "tokensPerMinute": per_minute,
+            "tokensPerMinuteForIndicator": (row.tokens.input + row.tokens.output) / minutes,
+            "costPerHour": per_hour,
+        }
+        remaining = round((block.end_us - now_us) / MINUTE_US)
+        projection = {
+            "totalTokens": round(row.tokens.total + per_minute * remaining),
+            "totalCost": round(usd(row.tokens.cost) + per_hour / 60 * remaining, 2),
+            "remainingMinutes": remaining,
+        }
+    doc.update(
+        {
+            "id": row.period,
+            "startTime": iso_utc(block.start_us),
+            "endTime": iso_utc(block.end_us),
+            "actualEndTime": None if block.gap or block.last_us is None else iso_utc(block.last_us),
+            "isActive": block.active,
+            "isGap": block.gap,
+            "costUSD": usd(row.tokens.cost),
+            "models": list(row.models),
+            "burnRate": burn,
+            "projection": projection,
+            "official": official(block),
+        }
+    )
+    return doc
+
+
+def no_official(block: Block) -> None:
+    """The seam for the history's official 5-hour windows: none are joined yet."""
+    return None
+
+
+def report_json(
+    report: Report,
+    *,
+    now_us: int,
+    timezone_name: str,
+    official: Callable[[Block], dict[str, Any] | None] = no_official,
+) -> dict[str, Any]:
+    """The `--json` document: a key named after the report holding its rows, "totals" and "pricing"."""
+    if report.kind == "blocks":
+        rows = [_block_json(row, now_us, official) for row in report.rows]
+    else:
+        rows = []
+        for row in report.rows:
+            doc = _row_json(row)
+            if report.kind == "session":
+                doc["project"] = row.project
+                doc["lastActivity"] = None if row.last_us is None else iso_utc(row.last_us)
+            rows.append(doc)
+    flagged = {name: p for name, p in sorted(report.pricing.items()) if p.flagged}
+    return {
+        report.kind: rows,
+        "totals": _sums(report.totals),
+        "pricing": {
+            "table": report.table_version,
+            "estimated": {name: p.priced_as for name, p in flagged.items() if p.status == "estimated"},
+            "unpriced": [name for name, p in flagged.items() if p.status == "unpriced"],
+        },
+        "timezone": timezone_name,
+    }
