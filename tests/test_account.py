@@ -7,7 +7,10 @@ import json
 import os
 import re
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import pytest
@@ -165,6 +168,32 @@ def test_ids_from_state_file(home: Path, env: dict[str, str]) -> None:
     """Claude Code's `.claude.json` names the logged-in account under `oauthAccount`."""
     write_state(home, ACCOUNT)
     assert (ACCOUNT, ORG) == account.ids_from_state(env)
+
+
+posix_only = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+
+
+def within(seconds: float, call: Callable[[], Any]) -> tuple[bool, object]:
+    """(whether `call()` returned within `seconds`, what it returned); a call still blocked is left behind."""
+    outcome: list[object] = []
+    thread = threading.Thread(target=lambda: outcome.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return (not thread.is_alive(), outcome[0] if outcome else None)
+
+
+@posix_only
+def test_named_pipe_for_credentials_counts_as_absent(home: Path, env: dict[str, str]) -> None:
+    """A named pipe at the credentials path gives neither id nor fingerprint, without waiting for a writer."""
+    os.mkfifo(home / ".claude" / ".credentials.json")
+    assert (True, (None, None)) == within(2, lambda: account.ids_from_credentials(env))
+
+
+@posix_only
+def test_named_pipe_for_the_state_file_counts_as_absent(home: Path, env: dict[str, str]) -> None:
+    """A named pipe at `.claude.json` names no account, without waiting for a writer."""
+    os.mkfifo(home / ".claude.json")
+    assert (True, None) == within(2, lambda: account.ids_from_state(env))
 
 
 # -- resolve, in order --------------------------------------------------------------------------------

@@ -311,11 +311,12 @@ def test_login_ended(env: dict[str, str], clock: FakeClock, store: Path) -> None
     assert f"{store}: login expired (time_limit), run /login in Claude Code" == str(error_of(env, clock))
 
 
-def test_unreadable_path(env: dict[str, str], clock: FakeClock, store: Path) -> None:
-    """A credentials path that cannot be read as a file raises AuthError naming it."""
-    store.mkdir()
-    error = error_of(env, clock)
-    assert (AuthError, f"Cannot read {store}: Is a directory") == (type(error), str(error))
+def test_unreadable_path(env: dict[str, str], clock: FakeClock, tmp_path: Path) -> None:
+    """A credentials path that cannot be read raises AuthError naming it."""
+    (tmp_path / "not-a-dir").write_text("")
+    error = error_of({**env, "CLAUDE_CONFIG_DIR": str(tmp_path / "not-a-dir")}, clock)
+    store = tmp_path / "not-a-dir" / ".credentials.json"
+    assert (AuthError, f"Cannot read {store}: Not a directory") == (type(error), str(error))
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads mode-000 files anyway")
@@ -799,3 +800,31 @@ def test_keychain_token_is_remembered_for_redaction(env: dict[str, str], clock: 
     fake = install_fake_security(tmp_path, stdout=json.dumps(login(token)))
     mac(keychain_env(env, fake), clock).read()
     assert "got <redacted>" == redact(f"got {token}")
+
+
+# -- what is not a regular file -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipe_is_refused_at_once(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """A named pipe at the credentials path raises AuthError saying so, without waiting for a writer."""
+    os.mkfifo(store)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            reader(env, clock).read()
+        except AuthError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(2)
+    expected = f"{store} is not a regular file (a named pipe); Claude Code keeps its login in a file: run /login"
+    assert [expected] == [str(exc) for exc in outcome]
+
+
+def test_directory_is_refused(env: dict[str, str], clock: FakeClock, store: Path) -> None:
+    """A directory at the credentials path raises AuthError saying what it is."""
+    store.mkdir()
+    assert str(error_of(env, clock)).startswith(f"{store} is not a regular file (a directory);")

@@ -78,17 +78,15 @@ def _profile_pointer(env: Mapping[str, str]) -> str:
     return "profile-" + fingerprint(os.path.abspath(paths.config_dir(env)) + "\0" + paths.keychain_service(env))
 
 
-def _load_json(path: str, limit: int) -> Any:
+def _load_json(path: str, limit: int = paths.MAX_CLAUDE_FILE_BYTES) -> Any:
+    """The JSON in a regular file of Claude Code's; None when absent, unreadable, too large or not a file."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError:
-        return None
-    if len(data) > limit:
+        data, _ = paths.read_regular(path, limit)
+    except OSError:  # a named pipe, too, is not waited on: as good as absent
         return None
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from claude_usage.adapters.paths import home
+from claude_usage.adapters.paths import home, read_regular
 from claude_usage.clock import SystemClock
 from claude_usage.errors import (
     AuthError,
@@ -210,8 +210,8 @@ def _user_npm_roots(env: Mapping[str, str], user_home: Path) -> Iterator[Path]:
 
 def _package_version(package_json: Path) -> str | None:
     try:
-        with package_json.open("rb") as file:
-            data = json.loads(file.read(64 * 1024))
+        raw, _ = read_regular(str(package_json), 64 * 1024)  # a named pipe is not waited on
+        data = json.loads(raw)
     except (OSError, ValueError, RecursionError):
         return None
     version = data.get("version") if isinstance(data, dict) else None

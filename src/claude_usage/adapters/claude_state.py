@@ -18,7 +18,7 @@ from claude_usage.adapters import paths
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-_MAX_BYTES = 64 * 1024 * 1024
+_MAX_BYTES = paths.MAX_CLAUDE_FILE_BYTES
 
 
 class ClaudeState:
@@ -40,13 +40,17 @@ class ClaudeState:
             return self._data
         self._stamp = stamp
         self._data = {}
-        if stat.st_size > _MAX_BYTES:
+        try:
+            raw, _ = paths.read_regular(self.path, _MAX_BYTES)
+        except (paths.NotRegularFile, paths.FileTooLarge):
+            return self._data  # never waited on (a named pipe) nor parsed (runaway): as good as absent
+        except OSError:
+            self._stamp = None  # unreadable: try again next time
             return self._data
         try:
-            with open(self.path, "rb") as handle:
-                data = json.loads(handle.read())
-        except (OSError, ValueError):
-            self._stamp = None  # mid-rewrite or unreadable: try again next time
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            self._stamp = None  # mid-rewrite: try again next time
             return self._data
         if isinstance(data, dict):
             self._data = data

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from claude_usage.adapters.account import fingerprint
-from claude_usage.adapters.paths import ClaudePaths
+from claude_usage.adapters.paths import ClaudePaths, FileTooLarge, NotRegularFile, read_regular
 from claude_usage.adapters.redact import remember
 from claude_usage.clock import SystemClock
 from claude_usage.core.fmt import plan_label
@@ -290,13 +290,16 @@ class CredentialReader:
     def _from_file(self, notes: list[str]) -> Credentials | _Missing:
         path = self._paths.credentials_file
         try:
-            with open(path, "rb") as fh:
-                mode = os.fstat(fh.fileno()).st_mode
-                raw = fh.read()
+            raw, info = read_regular(str(path))
         except FileNotFoundError:
             return _Missing(f"no {path}")
+        except NotRegularFile as exc:
+            raise AuthError(f"{path} is {exc.strerror}; Claude Code keeps its login in a file: run /login") from exc
+        except FileTooLarge as exc:
+            raise AuthError(f"{path} is {exc.strerror}, too large to be a login; run /login in Claude Code") from exc
         except OSError as exc:
             raise AuthError(f"Cannot read {path}: {exc.strerror or type(exc).__name__}") from exc
+        mode = info.st_mode
         found = _parse_store(raw, str(path))
         if found is None:
             return _Missing(f"{path} holds no claudeAiOauth login")

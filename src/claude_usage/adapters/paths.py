@@ -6,7 +6,9 @@ Light on purpose: the status line imports it, so the functions work on strings w
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 
 TYPE_CHECKING = False  # not typing's: this module is on the status line's path
@@ -15,6 +17,63 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 APP = "claude-usage"
+# Claude Code's files grow (a login per MCP server, a history per project); past this one is runaway.
+MAX_CLAUDE_FILE_BYTES = 64 * 1024 * 1024
+_O_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class NotRegularFile(OSError):
+    """The path names a named pipe, a directory, a device or a socket: never read (it could block or never end)."""
+
+
+class FileTooLarge(OSError):
+    """The file is larger than the caller's limit: never read."""
+
+
+def read_regular(path: str, limit: int = MAX_CLAUDE_FILE_BYTES) -> tuple[bytes, os.stat_result]:
+    """The bytes of the regular file at `path` (symlinks followed) and its `fstat`, without ever blocking.
+
+    Anything else raises NotRegularFile before it is opened (a named pipe's writer is left alone), and, should
+    it be swapped in meanwhile, the open does not block (O_NONBLOCK) and `fstat` refuses it. A file over
+    `limit` bytes raises FileTooLarge. Other OSErrors (FileNotFoundError, PermissionError) pass through.
+    """
+    info = os.stat(path)
+    _check_regular(path, info)
+    if info.st_size > limit:
+        raise FileTooLarge(errno.EFBIG, f"larger than {_megabytes(limit)}", path)
+    fd = os.open(path, _O_READ)
+    try:
+        info = os.fstat(fd)
+        _check_regular(path, info)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            # The whole file in one read as a rule; more, should it have grown; never past the limit.
+            chunk = os.read(fd, min(max(info.st_size - size, 0) + 64 * 1024, limit + 1 - size))
+            if not chunk:
+                return b"".join(chunks), info
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    raise FileTooLarge(errno.EFBIG, f"larger than {_megabytes(limit)}", path)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
+def _check_regular(path: str, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a file")
+        raise NotRegularFile(errno.EINVAL, f"not a regular file ({kind})", path)
 
 
 def _nonempty(env: Mapping[str, str], name: str) -> str | None:
