@@ -28,9 +28,12 @@ _CACHE: dict[str, PriceTable] = {}
 
 def shipped_table_text() -> bytes:
     """The bytes of the price table shipped in the package."""
-    from importlib.resources import files
+    import os
 
-    return files("claude_usage.data").joinpath("pricing.json").read_bytes()
+    from claude_usage import data
+
+    with open(os.path.join(os.path.dirname(data.__file__), "pricing.json"), "rb") as f:
+        return f.read()
 
 
 def load_table(path: str | None = None) -> PriceTable:

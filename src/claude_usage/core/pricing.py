@@ -26,8 +26,8 @@ Imports only the standard library's value modules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 PRICE_SCALE = 10_000  # a price is an integer number of 1/10,000 USD per million tokens
 COST_SCALE = PRICE_SCALE * 1_000_000  # a cost is an integer number of 1e-10 USD
@@ -47,8 +47,7 @@ class PriceTableError(ValueError):
     """The price table is malformed; the message names the path of the bad member."""
 
 
-@dataclass(frozen=True, slots=True)
-class Prices:
+class Prices(NamedTuple):
     """One price list: integers in PRICE_SCALE-ths of a dollar per million tokens."""
 
     input: int
@@ -58,16 +57,14 @@ class Prices:
     cache_read: int
 
 
-@dataclass(frozen=True, slots=True)
-class ModelPrices:
+class ModelPrices(NamedTuple):
     """A model's prices, with its long-context prices where it has them."""
 
     base: Prices
     long_context: Prices | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Pricing:
+class Pricing(NamedTuple):
     """How a model id was priced: the prices used, the table entry they came from, and how sure we are.
 
     `status` is "exact" (the id or its normalised form is in the table), "free", "estimated" (priced as
@@ -85,8 +82,7 @@ class Pricing:
         return self.status in ("estimated", "unpriced")
 
 
-@dataclass(frozen=True, slots=True)
-class PriceTable:
+class PriceTable(NamedTuple):
     """The parsed table: models by id, family fallbacks, free models, the long-context threshold."""
 
     version: str

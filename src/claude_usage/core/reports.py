@@ -18,9 +18,8 @@ five hours. `since`/`until` keep the blocks that start on those dates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from claude_usage.core.pricing import PriceTable, Pricing, cost_units, usd
 
@@ -35,8 +34,7 @@ MINUTE_US = 60 * 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UsageGroup:
+class UsageGroup(NamedTuple):
     """Sums of de-duplicated entries sharing a time bucket, a model, a price tier (and a file, when asked).
 
     Times are microseconds since 1970-01-01 UTC; `first_us`/`last_us` are the group's first and last entry.
@@ -56,8 +54,7 @@ class UsageGroup:
     session: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Tokens:
+class Tokens(NamedTuple):
     """Token counts (the cache writes split by duration) and their cost in pricing's integer units."""
 
     input: int = 0
@@ -77,7 +74,7 @@ class Tokens:
         """Input + output + cache write + cache read tokens."""
         return self.input + self.output + self.cache_5m + self.cache_1h + self.cache_read
 
-    def __add__(self, other: Tokens) -> Tokens:
+    def plus(self, other: Tokens) -> Tokens:
         return Tokens(
             self.input + other.input,
             self.output + other.output,
@@ -89,8 +86,7 @@ class Tokens:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(NamedTuple):
     """A 5-hour block's times (UTC µs) and, for the active one, its burn rate and projection."""
 
     start_us: int
@@ -101,8 +97,7 @@ class Block:
     active: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One line of a report: its period, the sums, per model, and what its kind adds."""
 
     period: str
@@ -113,15 +108,22 @@ class Row:
     block: Block | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """A whole report: its rows in order, the grand total, and how each model was priced."""
 
     kind: str
     rows: list[Row]
     totals: Tokens
-    pricing: dict[str, Pricing] = field(default_factory=dict)
-    table_version: str = ""
+    pricing: dict[str, Pricing]
+    table_version: str
+
+
+def total_of(items: Iterable[Tokens]) -> Tokens:
+    """The sum of some Tokens."""
+    total = Tokens()
+    for item in items:
+        total = total.plus(item)
+    return total
 
 
 def _tokens(group: UsageGroup, table: PriceTable, pricing: dict[str, Pricing]) -> Tokens:
@@ -205,12 +207,12 @@ def build(
             found = rows[key] = (label, {}, [group.last_us], group.project)
         models = found[1]
         tokens = _tokens(group, table, pricing)
-        models[group.model] = models[group.model] + tokens if group.model in models else tokens
+        models[group.model] = models[group.model].plus(tokens) if group.model in models else tokens
         found[2][0] = max(found[2][0], group.last_us)
     out: list[Row] = []
     for key in _order(kind, rows):
         label, models, last, project = rows[key]
-        total = sum(models.values(), Tokens())
+        total = total_of(models.values())
         out.append(
             Row(
                 label,
@@ -220,7 +222,7 @@ def build(
                 last[0] if kind == "session" else None,
             )
         )
-    return Report(kind, out, sum((row.tokens for row in out), Tokens()), pricing, table.version)
+    return Report(kind, out, total_of(row.tokens for row in out), pricing, table.version)
 
 
 def _order(kind: str, rows: dict[object, tuple[str, dict[str, Tokens], list[int], str]]) -> list[Any]:
@@ -264,7 +266,7 @@ def _blocks(
             start, first, models = lo - lo % HOUR_US, lo, {}
         for group in bucket:
             tokens = _tokens(group, table, pricing)
-            models[group.model] = models[group.model] + tokens if group.model in models else tokens
+            models[group.model] = models[group.model].plus(tokens) if group.model in models else tokens
         last = hi  # buckets come in time order: the newest entry so far
     if start >= 0:
         rows.append(_block_row(start, first, last, models, now_us))
@@ -276,13 +278,13 @@ def _blocks(
             and (since is None or local_date(row.block.start_us, tz) >= since)
             and (until is None or local_date(row.block.start_us, tz) <= until)
         ]
-    return Report("blocks", rows, sum((row.tokens for row in rows), Tokens()), pricing, table.version)
+    return Report("blocks", rows, total_of(row.tokens for row in rows), pricing, table.version)
 
 
 def _block_row(start: int, first: int, last: int, models: dict[str, Tokens], now_us: int) -> Row:
     end = start + BLOCK_US
     block = Block(start, end, first, last, False, now_us - last < BLOCK_US and now_us < end)
-    return Row(iso_utc(start), sum(models.values(), Tokens()), _by_cost(models), block=block)
+    return Row(iso_utc(start), total_of(models.values()), _by_cost(models), block=block)
 
 
 # --- the --json document ------------------------------------------------------------------------------

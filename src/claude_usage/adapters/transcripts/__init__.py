@@ -54,6 +54,7 @@ class TranscriptIndex:
         self.path = Path(path)
         self.notice: str | None = None
         self._conn: sqlite3.Connection | None = None
+        self._listed = ""
 
     def __enter__(self) -> TranscriptIndex:
         return self
@@ -108,7 +109,7 @@ class TranscriptIndex:
                 self._conn = store.connect_existing(self.path)
         if self._conn is not None:
             with store.seam(self.path, "read"):
-                store.root_ids(self._conn, roots.dirs, create=False)
+                self._listed = ",".join(map(str, store.root_ids(self._conn, roots.dirs, create=False)))
         return self._conn
 
     def groups(
@@ -141,8 +142,9 @@ class TranscriptIndex:
             " sum(e.cache_read), min(e.ts_us), max(e.ts_us)"
             f" FROM entry e WHERE e.kept = 1 AND e.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
         )
+        key = f"groups|{grain}|{shift}|{long_context_threshold}|{by_file}|{project}|{self._listed}"
         with store.seam(self.path, "read"):
-            found = conn.execute(sql, args).fetchall()
+            found = store.cached(conn, key, lambda: conn.execute(sql, args).fetchall())
             names = {}
             if by_file:
                 names = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, project, session FROM file")}

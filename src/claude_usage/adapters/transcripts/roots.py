@@ -12,8 +12,7 @@ The rule is ccusage's (docs/transcripts.md, "Where transcripts live"), computed 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.adapters.paths import home
 
@@ -21,12 +20,11 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-@dataclass(frozen=True, slots=True)
-class Roots:
+class Roots(NamedTuple):
     """The config dirs to read (real, absolute paths, in order) and why others listed were left out."""
 
     dirs: tuple[str, ...]
-    skipped: tuple[str, ...] = field(default=())
+    skipped: tuple[str, ...] = ()
 
 
 def config_roots(env: Mapping[str, str]) -> Roots:

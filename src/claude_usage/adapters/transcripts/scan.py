@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.adapters.transcripts import store
@@ -64,17 +63,17 @@ class _Task(NamedTuple):
     last: bool
 
 
-@dataclass
 class ScanStats:
     """What one scan did: files seen and read, bytes read, entries filed, bad lines met, one-line notes."""
 
-    files: int = 0
-    files_read: int = 0
-    bytes_read: int = 0
-    entries: int = 0
-    bad_lines: int = 0
-    seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    def __init__(self, notes: list[str] | None = None) -> None:
+        self.files = 0
+        self.files_read = 0
+        self.bytes_read = 0
+        self.entries = 0
+        self.bad_lines = 0
+        self.seconds = 0.0
+        self.notes: list[str] = notes or []
 
 
 def walk(root_id: int, root: str, notes: list[str]) -> Iterator[Seen]:
@@ -281,12 +280,12 @@ def _results(tasks: list[_Task], pool: Pool | None, count: int) -> Iterator[tupl
     """Each task with its chunk, in task order; at most 2 × `count` in flight (bounded memory)."""
     if pool is None:
         for task in tasks:
-            yield task, read_range(task.seen.path, task.start, task.end)
+            yield task, read_range(task.seen.path, task.start, task.end, False)
         return
     window: deque[tuple[_Task, AsyncResult[Chunk]]] = deque()
     queue = iter(tasks)
     for task in queue:
-        window.append((task, pool.apply_async(read_range, (task.seen.path, task.start, task.end))))
+        window.append((task, pool.apply_async(read_range, (task.seen.path, task.start, task.end, True))))
         if len(window) >= 2 * count:
             break
     while window:
@@ -294,7 +293,7 @@ def _results(tasks: list[_Task], pool: Pool | None, count: int) -> Iterator[tupl
         chunk = result.get()
         nxt = next(queue, None)
         if nxt is not None:
-            window.append((nxt, pool.apply_async(read_range, (nxt.seen.path, nxt.start, nxt.end))))
+            window.append((nxt, pool.apply_async(read_range, (nxt.seen.path, nxt.start, nxt.end, True))))
         yield task, chunk
 
 

@@ -9,7 +9,10 @@ Schema 1 (`PRAGMA application_id = 0x43555478` "CUTx", `user_version = 1`)::
     entry(file_id, line, ts_us, model, msg_id, req_id, side,
           input, output, cache_write, cache_1h, cache_read, kept)
     bad(file_id, line, reason)                  the first MAX_BAD_PER_FILE bad lines of each file
-    meta(name PRIMARY KEY, value)               "kept_for": the config dirs the `kept` flags were computed for
+    meta(name PRIMARY KEY, value)               "kept_for": the config dirs the `kept` flags were computed
+                                                for; "generation": counts the changes to `entry`
+    cache(key PRIMARY KEY, generation, data)    grouped sums as last computed (marshal), valid while the
+                                                generation is unchanged: a re-run with nothing new is a lookup
 
 `entry` holds every candidate copy of a response (at most one per file and key, see lines.py); `kept`
 marks the one copy per response that counts, under the dedupe rule (docs/transcripts.md):
@@ -34,12 +37,12 @@ import os
 import sqlite3  # noqa: TID253 - this package owns the transcript index file
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from claude_usage.errors import UnavailableError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
     from pathlib import Path
 
     from claude_usage.adapters.transcripts.lines import Entry
@@ -67,6 +70,7 @@ _SCHEMA = (
     "CREATE TABLE bad (file_id INTEGER NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL)",
     "CREATE INDEX bad_file ON bad (file_id)",
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
+    "CREATE TABLE cache (key TEXT PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID",
 )
 _RANK = """
 WITH cand AS (
@@ -204,8 +208,45 @@ def root_ids(conn: sqlite3.Connection, dirs: Sequence[str], *, create: bool) -> 
     return ids
 
 
+def bump(conn: sqlite3.Connection) -> None:
+    """Count a change to the entries (in the caller's transaction): cached sums are stale from now on."""
+    conn.execute(
+        "INSERT INTO meta (name, value) VALUES ('generation', 1) ON CONFLICT (name) DO UPDATE SET value = value + 1"
+    )
+
+
+def generation(conn: sqlite3.Connection) -> int:
+    """The count of changes to the entries so far."""
+    found = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()
+    return int(found[0]) if found is not None else 0
+
+
+def cached(conn: sqlite3.Connection, key: str, compute: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """`compute()`'s rows, from the cache when they were stored at the current generation (else stored)."""
+    import marshal
+
+    now = generation(conn)
+    found = conn.execute("SELECT generation, data FROM cache WHERE key = ?", (key,)).fetchone()
+    if found is not None and found[0] == now:
+        rows: list[tuple[Any, ...]] = marshal.loads(found[1])  # noqa: S302 - our own 0600 file, plain values
+        return rows
+    rows = compute()
+    try:
+        conn.execute("PRAGMA busy_timeout = 50")  # a cache is not worth waiting for a scan
+        with transaction(conn):
+            if generation(conn) == now:
+                conn.execute("DELETE FROM cache WHERE generation != ?", (now,))
+                conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, now, marshal.dumps(rows)))
+    except sqlite3.OperationalError:
+        pass  # busy or read-only: computed again next time
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    return rows
+
+
 def forget_entries(conn: sqlite3.Connection, file_id: int) -> None:
     """Drop a file's entries and bad lines (it was truncated or replaced); their responses are re-ranked."""
+    bump(conn)
     conn.execute(
         "INSERT OR IGNORE INTO temp.dirty SELECT msg_id FROM entry WHERE file_id = ? AND msg_id IS NOT NULL",
         (file_id,),
@@ -220,6 +261,8 @@ def add_entries(conn: sqlite3.Connection, file_id: int, base_line: int, entries:
     rows = [
         (file_id, base_line + e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries
     ]
+    if rows:
+        bump(conn)
     conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
     return len(rows)
@@ -243,6 +286,7 @@ def rerank(conn: sqlite3.Connection, listed: Sequence[int]) -> None:
     key = ",".join(str(i) for i in sorted(listed))
     last = conn.execute("SELECT value FROM meta WHERE name = 'kept_for'").fetchone()
     if last is None or last[0] != key:
+        bump(conn)
         conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IS NOT NULL")
         conn.execute(_RANK.format(only_dirty=""))
         conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('kept_for', ?)", (key,))
