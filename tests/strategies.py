@@ -226,3 +226,64 @@ def usage_replies() -> st.SearchStrategy[dict[str, Any]]:
             "spend": st.just({"whatever": 1}),
         },
     )
+
+
+# Terminal escape sequences and control characters a hostile server may put in any text.
+HOSTILE_PIECES = (
+    "\x1b]0;Pwned\x07",  # OSC: retitles the window
+    "\x1b]8;;https://evil.test\x1b\\",  # OSC 8 hyperlink, ended by ST
+    "\x1b[2J",  # CSI: clears the screen
+    "\x1b[1;31m",
+    "\x9b2J",  # the same, as a C1 CSI
+    "\x9d0;Pwned\x9c",  # C1 OSC ended by C1 ST
+    "\x1bP+q\x1b\\",  # DCS
+    "\x1b(B",
+    "\x1b",
+    "\x07",
+    "\x00",
+    "\r",
+    "\n",
+    "\x7f",
+    "\x85",
+)
+
+
+def hostile_texts() -> st.SearchStrategy[str]:
+    """Texts mixing escape sequences and control characters with words, or far too long."""
+    piece = st.sampled_from(HOSTILE_PIECES) | st.text(max_size=6)
+    return st.lists(piece, max_size=8).map("".join) | st.text(min_size=100, max_size=400)
+
+
+def hostile_replies() -> st.SearchStrategy[dict[str, Any]]:
+    """Usage-shaped replies whose every text (unknown window keys too) may be hostile."""
+    text = hostile_texts()
+    window = st.fixed_dictionaries({"utilization": utilizations(), "resets_at": st.none() | wire_times()})
+    model = st.fixed_dictionaries({"id": st.none() | text, "display_name": text})
+    limit = st.fixed_dictionaries(
+        {
+            "kind": text | st.sampled_from(LIMIT_KINDS),
+            "group": text,
+            "percent": utilizations(),
+            "resets_at": st.none() | wire_times(),
+            "severity": text,
+            "scope": st.fixed_dictionaries({"model": st.none() | model}),
+        }
+    )
+    credit = window.flatmap(lambda w: st.fixed_dictionaries({"label": text}).map(lambda extra: {**w, **extra}))
+    promo = credit.flatmap(lambda c: st.fixed_dictionaries({"program_id": text}).map(lambda extra: {**c, **extra}))
+    extra = st.fixed_dictionaries(
+        {"is_enabled": st.booleans(), "used_credits": _amounts(), "currency": text, "disabled_reason": text}
+    )
+    unknown_key = text | text.map(lambda name: "seven_day_" + name)
+    return st.tuples(
+        st.dictionaries(unknown_key, window, max_size=3),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "wattle_ember": credit,
+                "promo_credits": st.lists(promo, max_size=3),
+                "limits": st.lists(limit, max_size=3),
+                "extra_usage": extra,
+            },
+        ),
+    ).map(lambda parts: {**parts[0], **parts[1]})

@@ -15,6 +15,8 @@ from types import TracebackType
 
 import pytest
 
+from claude_usage.standin import Reply, Script, StandIn
+from tests.conftest import fresh_fixture
 from tests.support.cli import write_credentials
 
 MIN_RUN = 12  # adapters/redact.py: no run this long of a token may be printed
@@ -176,3 +178,16 @@ def test_refresh_ends_when_headers_never_do(dripping: RawServer) -> None:
     """`refresh` against headers that never end exits 4 within 20 s."""
     code, _, _, took = run("refresh", "--max-age", "0", api=dripping.url, timeout=40)
     assert (4, True) == (code, took < 20), took
+
+
+# -- text that would drive the terminal ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_once_draws_no_escape_sequence_from_the_reply() -> None:
+    """`--once` draws an unknown week whose key carries escape sequences without a single ESC byte."""
+    reply = fresh_fixture("max-typical")
+    reply["seven_day_cowork\x1b]0;Pwned\x07\x1b[2J"] = {"utilization": 9.0, "resets_at": None}
+    with StandIn(Script(Reply(200, reply))) as api:
+        code, out, err, _ = run("--once", api=api.url)
+    assert (0, True, False, False) == (code, "Current week (Cowork)" in out, "\x1b" in out + err, "Pwned" in out)

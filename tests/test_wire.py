@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -11,7 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claude_usage.core.model import FIVE_HOURS, SEVEN_DAYS, ExtraUsage, Money, Usage, Window, WindowKind
-from claude_usage.core.wire import in_band_error, parse_retry_after, parse_time, parse_usage
+from claude_usage.core.wire import (
+    MAX_KEY_CHARS,
+    MAX_TEXT_CHARS,
+    in_band_error,
+    parse_retry_after,
+    parse_time,
+    parse_usage,
+    safe_text,
+)
 from claude_usage.errors import BadReply
 from tests import strategies
 from tests.conftest import fixture_names, load_fixture
@@ -487,7 +497,7 @@ def window_candidates(raw: dict[str, Any]) -> dict[str, list[object]]:
 
     for key, value in raw.items():
         if isinstance(value, dict) and numeric(value.get("utilization")):
-            found.setdefault(key, []).append(value["utilization"])
+            found.setdefault(safe_text(key, MAX_KEY_CHARS), []).append(value["utilization"])
     limits = raw.get("limits")
     for entry in limits if isinstance(limits, list) else []:
         if isinstance(entry, dict) and numeric(entry.get("percent")):
@@ -581,3 +591,75 @@ def test_extra_usage_amounts_round_trip(raw: dict[str, Any]) -> None:
     used = wire.get("used_credits")
     expected = None if used is None else Money(int(used), currency)
     assert expected == extra.used
+
+
+# Hypothesis: hostile text -------------------------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Two capped texts (a limit's kind and its model's name) and our own words around them.
+LONGEST_TEXT = 2 * MAX_TEXT_CHARS + 40
+
+
+def texts_of(value: object) -> Iterator[str]:
+    """Every str in a parsed value: the fields of its named tuples, their tuples, recursively."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from texts_of(item)
+
+
+def parsed_texts(raw: object) -> list[str]:
+    """Every str of the model `parse_usage` makes of `raw` (none when it raises BadReply)."""
+    try:
+        return list(texts_of(parse_usage(raw)))
+    except BadReply:
+        return []
+
+
+@given(strategies.hostile_replies())
+def test_hostile_text_reaches_the_model_without_control_characters(raw: dict[str, Any]) -> None:
+    """No text of the model (keys, labels, names, currency, reasons) holds a control character."""
+    assert [] == [text for text in parsed_texts(raw) if CONTROL.search(text)]
+
+
+@given(strategies.json_replies())
+def test_arbitrary_json_reaches_the_model_without_control_characters(raw: Any) -> None:
+    """Whatever the JSON, no text of the model holds a control character."""
+    assert [] == [text for text in parsed_texts(raw) if CONTROL.search(text)]
+
+
+@given(strategies.hostile_replies())
+def test_hostile_text_reaches_the_model_capped(raw: dict[str, Any]) -> None:
+    """No text of the model is longer than two capped texts and our words around them."""
+    assert [] == [text for text in parsed_texts(raw) if len(text) > LONGEST_TEXT]
+
+
+def test_unknown_key_loses_escape_sequences_whole() -> None:
+    """An unknown week's key loses its escape sequences, whole, and titles the row without them."""
+    raw = {"seven_day_cowork\x1b]0;Pwned\x07\x1b[2J": {"utilization": 9.0, "resets_at": None}}
+    [window] = parse_usage(raw).windows
+    assert ("seven_day_cowork", "Current week (Cowork)") == (window.key, window.label)
+
+
+def test_unknown_key_cleaning_to_a_shown_key_is_skipped() -> None:
+    """An unknown key that cleans to the name of a window already shown adds no second window."""
+    raw = {
+        "seven_day_cowork": {"utilization": 9.0, "resets_at": None},
+        "seven_day_cowork\x07": {"utilization": 99.0, "resets_at": None},
+    }
+    assert [("seven_day_cowork", 9.0)] == [(w.key, w.utilization) for w in parse_usage(raw).windows]
+
+
+def test_model_name_loses_escape_sequences_whole() -> None:
+    """A limit's model name loses its escape sequences, whole, in the key and the label."""
+    scope = {"model": {"id": None, "display_name": "Fable\x1b[2J 5\x9d0;x\x9c"}}
+    raw = {"limits": [{"kind": "weekly_scoped", "percent": 3.0, "resets_at": None, "scope": scope}]}
+    [window] = parse_usage(raw).windows
+    assert ("limits.weekly_scoped.fable-5", "Current week (Fable 5)") == (window.key, window.label)
+
+
+def test_long_label_is_capped() -> None:
+    """A credit's label is cut at MAX_TEXT_CHARS."""
+    raw = {"wattle_ember": {"utilization": 1.0, "resets_at": None, "label": "x" * 500}}
+    assert "x" * MAX_TEXT_CHARS == parse_usage(raw).windows[0].label

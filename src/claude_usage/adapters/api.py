@@ -66,8 +66,6 @@ _TOKEN = re.compile(r"[\x21-\x7e]+")
 _HEADER_TEXT = re.compile(r"[\x20-\x7e]+")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 _IPV4_CHARS = re.compile(r"[0-9.]+")  # all an IPv4 address (the only kind without a `:`) can be made of
-# Terminal control characters (C0, DEL, C1): server text must not move the cursor or retitle the window.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def resolve_base_url(env: Mapping[str, str], override: str | None = None) -> tuple[str, bool]:
@@ -552,14 +550,16 @@ def _reason(exc: BaseException, bearer: str) -> str:
 def _one_line(text: str, secret: str = "", *, limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` safe for a terminal: one line, at most `limit` characters, no control characters, no token.
 
-    Whitespace runs become one space and other control characters (escape sequences, BEL) are dropped;
-    then `adapters/redact.py` takes out `secret`, every token this process knows, runs of their
+    Whitespace runs become one space, terminal escape sequences are dropped whole and other control
+    characters (BEL) dropped (core/wire.py's `terminal_safe`: server text must not move the cursor or retitle
+    the window); then `adapters/redact.py` takes out `secret`, every token this process knows, runs of their
     characters (escaped ones too), bearer credentials and anything shaped like an Anthropic key.
     """
     from claude_usage.adapters.redact import redact
+    from claude_usage.core.wire import terminal_safe
 
     text = " ".join(text.split())  # before dropping controls, so that a newline still parts two words
-    text = " ".join(_CONTROL.sub("", text).split())
+    text = " ".join(terminal_safe(text).split())
     text = text[: 8 * limit + 2 * len(secret)]  # bounds the work below; the rest would be cut anyway
     text = redact(text, secrets=(secret,) if secret else ())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -3,7 +3,9 @@
 Rules: unknown keys are ignored (they stay in the raw reply), a window whose utilization is null is
 absent, an unknown window-shaped key is kept under its own name, no window is ever invented, and a known
 key that is malformed raises `BadReply` naming its JSON path. Every time on the wire (ISO-8601 with an
-offset or a trailing `Z`, or epoch seconds) goes through `parse_time`.
+offset or a trailing `Z`, or epoch seconds) goes through `parse_time`. Every text that reaches the model
+(window keys, labels, model names, ids, currencies, reasons) is made safe for a terminal here, at the seam:
+escape sequences and control characters dropped, length capped (`terminal_safe`, MAX_TEXT_CHARS).
 """
 
 from __future__ import annotations
@@ -173,15 +175,36 @@ def _number(value: object, path: str) -> float | None:
     return value
 
 
+# How long a text from the reply may be once cleaned (labels, model names, ids; window keys; currencies).
+MAX_TEXT_CHARS = 80
+MAX_KEY_CHARS = 64
+MAX_CURRENCY_CHARS = 8
+# Terminal escape sequences (ECMA-48), whole: CSI (ESC [ or 0x9B) with its parameters and final byte; the
+# strings (OSC, DCS, SOS, PM, APC: a window title, say) up to BEL or ST; any other ESC and what it selects.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+# What is left of control characters: C0, DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def _text(value: object) -> str | None:
-    """A non-empty string from the reply, with control characters (terminal escapes) removed."""
+def terminal_safe(text: str) -> str:
+    """`text` without terminal escape sequences (each dropped whole) or any other control character."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def safe_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """A text from the reply as the model keeps it: `terminal_safe`, stripped, at most `limit` characters."""
+    return terminal_safe(text[: 4 * limit]).strip()[:limit].rstrip()
+
+
+def _text(value: object, limit: int = MAX_TEXT_CHARS) -> str | None:
+    """A non-empty string from the reply, as `safe_text` keeps it; None for anything else."""
     if not isinstance(value, str):
         return None
-    clean = _CONTROL.sub("", value).strip()
-    return clean or None
+    return safe_text(value, limit) or None
 
 
 def _flag(value: object) -> bool | None:
@@ -363,7 +386,7 @@ def _extra_usage(value: object) -> ExtraUsage | None:
         return None
     if not isinstance(value, dict):
         raise BadReply(f"extra_usage: expected an object, got {type(value).__name__}")
-    currency = (_text(value.get("currency")) or "USD").upper()
+    currency = (_text(value.get("currency"), MAX_CURRENCY_CHARS) or "USD").upper()
 
     def money(name: str) -> Money | None:
         amount = _number(value.get(name), f"extra_usage.{name}")
@@ -408,18 +431,21 @@ def parse_usage(raw: object, *, source: str = "api", observed_at: datetime | Non
 
 
 def _unknown_windows(raw: dict[str, Any], keys: list[str], shown: set[str]) -> list[Window]:
-    """Window-shaped keys we do not know, kept under their own names; unreadable ones are skipped."""
+    """Window-shaped keys we do not know, kept under their own names (made safe for a terminal and cut to
+    MAX_KEY_CHARS: they become labels); unreadable ones, and ones that clean to a name already shown, are skipped.
+    """
     windows = []
     for key in keys:
-        if not _is_window_shaped(raw[key]):
+        name = _text(key, MAX_KEY_CHARS)
+        if name is None or name in shown or not _is_window_shaped(raw[key]):
             continue
         try:
-            window = _top_level_window(key, raw[key])
+            window = _top_level_window(name, raw[key])
         except BadReply:
             continue  # an unknown key we cannot read is ignored, not fatal
         if window is not None:
             windows.append(window)
-            shown.add(key)
+            shown.add(name)
     return windows
 
 
