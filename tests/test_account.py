@@ -196,6 +196,70 @@ def test_named_pipe_for_the_state_file_counts_as_absent(home: Path, env: dict[st
     assert (True, None) == within(2, lambda: account.ids_from_state(env))
 
 
+def grow_credentials(home: Path, megabytes: float) -> None:
+    """Claude Code's credentials file with MCP server logins added until it is about `megabytes` large."""
+    path = home / ".claude" / ".credentials.json"
+    data = json.loads(path.read_text())
+    entry = {"serverName": "docs", "accessToken": "m" * 900, "refreshToken": "r" * 400, "expiresAt": 1}
+    count = int(megabytes * 1024 * 1024 / len(json.dumps(entry))) + 1
+    data["mcpOAuth"] = {f"server-{i}|{i:016x}": entry for i in range(count)}
+    path.write_text(json.dumps(data))
+
+
+class Unparsable:
+    """Stands in for the json module where a test must see that nothing is parsed."""
+
+    @staticmethod
+    def loads(data: object) -> object:
+        raise AssertionError("parsed")
+
+
+def test_ids_from_a_large_credentials_file(home: Path, env: dict[str, str]) -> None:
+    """A credentials file of 2 MB (many MCP server logins) still gives the account's id."""
+    write_account_credentials(home, ACCOUNT, ORG)
+    grow_credentials(home, 2)
+    assert (f"{ACCOUNT}:{ORG}", None) == account.ids_from_credentials(env)
+
+
+def test_large_credentials_file_is_parsed_once(
+    home: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large credentials file that has not changed is not parsed again: its ids come from the store."""
+    write_account_credentials(home, ACCOUNT, ORG)
+    grow_credentials(home, 1)
+    account.ids_from_credentials(env)
+    monkeypatch.setattr(account, "json", Unparsable)
+    assert (f"{ACCOUNT}:{ORG}", None) == account.ids_from_credentials(env)
+
+
+def test_large_credentials_file_fingerprint_is_kept_too(
+    home: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large credentials file without account ids gives its token's fingerprint, kept like an id."""
+    write_account_credentials(home, None, None)
+    grow_credentials(home, 1)
+    account.ids_from_credentials(env)
+    monkeypatch.setattr(account, "json", Unparsable)
+    assert (None, TOKEN_FP) == account.ids_from_credentials(env)
+
+
+def test_changed_large_credentials_file_is_parsed_again(home: Path, env: dict[str, str]) -> None:
+    """Once the large credentials file changes (another login), its new ids are read, not the kept ones."""
+    write_account_credentials(home, ACCOUNT, ORG)
+    grow_credentials(home, 1)
+    account.ids_from_credentials(env)
+    write_account_credentials(home, OTHER_ACCOUNT, None)
+    grow_credentials(home, 1)
+    assert (OTHER_ACCOUNT, None) == account.ids_from_credentials(env)
+
+
+def test_small_credentials_file_leaves_no_pointer(home: Path, env: dict[str, str], store: Store) -> None:
+    """A credentials file of the usual few kilobytes is parsed each time, and nothing is written for it."""
+    write_account_credentials(home, ACCOUNT, ORG)
+    account.ids_from_credentials(env, store)
+    assert False is os.path.exists(os.path.join(str(store.root), "pointers"))
+
+
 # -- resolve, in order --------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from claude_usage.core import document
 from claude_usage.standin import StandIn
 from tests.support.cli import TEST_TOKEN, write_credentials
 
@@ -87,3 +88,41 @@ def test_json_with_a_named_pipe_for_the_state_file_reads_the_endpoint(home: Path
     os.mkfifo(home / ".claude.json")
     code, out, _, took = run("--json", api=standin.url, timeout=20)
     assert (0, 78.0, True) == (code, json.loads(out)["windows"][0]["utilization"], took < 5), took
+
+
+# -- a credentials file grown large ----------------------------------------------------------------------
+
+
+def grow(path: Path, megabytes: float) -> None:
+    """Claude Code's credentials file with MCP server logins added until it is `megabytes` large."""
+    data = json.loads(path.read_text())
+    entry = {"serverName": "docs", "accessToken": "m" * 900, "refreshToken": "r" * 400, "expiresAt": 1}
+    count = int(megabytes * 1024 * 1024 / len(json.dumps(entry))) + 1
+    data["mcpOAuth"] = {f"server-{i}|{i:016x}": entry for i in range(count)}
+    path.write_text(json.dumps(data))
+
+
+def session_stdin() -> bytes:
+    """A render's stdin whose feed carries the session and the week."""
+    now = time.time()
+    limits = {
+        "five_hour": {"used_percentage": 37.0, "resets_at": int(now + 7890)},
+        "seven_day": {"used_percentage": 14.2, "resets_at": int(now + 3 * 86400)},
+    }
+    return json.dumps({"session_id": "s", "rate_limits": limits}).encode()
+
+
+def test_statusline_files_a_large_login_under_its_account(home: Path) -> None:
+    """With a 2 MB credentials file naming the account, the feed is filed under that account's key."""
+    grow(login_with_account(home), 2)
+    run("statusline", stdin=session_stdin())
+    doc = json.loads((Path(os.environ["CLAUDE_USAGE_DATA_DIR"]) / f"a-{ACCOUNT}_{ORG}.json").read_text())
+    assert 37.0 == document.feed_windows(doc)["five_hour"]["utilization"]
+
+
+def test_statusline_claims_a_refresh_for_a_large_login(home: Path) -> None:
+    """With a 2 MB credentials file naming the account, a render claims a background refresh for it."""
+    grow(login_with_account(home), 2)
+    run("statusline", stdin=b"{}")
+    doc = json.loads((Path(os.environ["CLAUDE_USAGE_DATA_DIR"]) / f"a-{ACCOUNT}_{ORG}.json").read_text())
+    assert isinstance(doc["budget"]["refresh_spawned_at"], str)

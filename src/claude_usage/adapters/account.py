@@ -30,7 +30,9 @@ if TYPE_CHECKING:
 
 DEMO = "demo"
 _SAFE = re.compile(r"[^A-Za-z0-9-]")
-_MAX_STATE_BYTES = 64 * 1024 * 1024
+_MAX_STATE_BYTES = paths.MAX_CLAUDE_FILE_BYTES
+# A credentials file this large (logins of MCP servers) costs a render a millisecond or more to parse.
+CACHE_IDS_FROM_BYTES = 256 * 1024
 
 
 _new_sha256: Callable[[bytes], _Digest] | None = None  # found at the first fingerprint
@@ -100,16 +102,56 @@ def ids_from_state(env: Mapping[str, str]) -> tuple[str, str | None] | None:
     return account["accountUuid"], organization if isinstance(organization, str) and organization else None
 
 
-def ids_from_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+def ids_from_credentials(env: Mapping[str, str], store: Store | None = None) -> tuple[str | None, str | None]:
     """`(account id, token fingerprint)` read cheaply for the status line, which never asks the Keychain.
 
     The environment token first when it can read usage (the `user:profile` scope, as the credentials reader
-    decides); then the credentials file. The fingerprint is computed only when there is no account id.
+    decides); then the credentials file, whatever its size (up to paths.MAX_CLAUDE_FILE_BYTES: logins of many
+    MCP servers grow it past megabytes). The fingerprint is computed only when there is no account id.
+
+    A file of CACHE_IDS_FROM_BYTES or more is parsed once per version: what it gave is kept in two pointers
+    of `store` (by default the one in the data dir) under the file's path, one naming the account's key,
+    the other binding that key to the file's size, times and inode, so that a render after it stats the
+    file and reads two small files instead of parsing megabytes of JSON. The account id then comes back as
+    its key spells it (`key_for_account_id` gives the same key).
     """
     token = env.get("CLAUDE_CODE_OAUTH_TOKEN", "").strip()
     if token and "user:profile" in env.get("CLAUDE_CODE_OAUTH_SCOPES", "").split():
         return None, fingerprint(token)
-    data = _load_json(paths.credentials_file(env), 1024 * 1024)
+    path = paths.credentials_file(env)
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None, None
+    if info.st_size < CACHE_IDS_FROM_BYTES:
+        return _ids_in(_load_json(path))
+    if store is None:
+        from claude_usage.adapters.store import Store
+
+        store = Store(paths.data_dir(env))
+    name = "creds-" + fingerprint(os.path.abspath(path))
+    key = _pointer(store, name)
+    if key is not None and _pointer(store, name + ".check") == _check(info, key):
+        return _ids_of_key(key)
+    try:
+        data, opened = paths.read_regular(path)
+    except OSError:
+        return None, None
+    try:
+        ids = _ids_in(json.loads(data))
+    except (ValueError, RecursionError):
+        return None, None  # mid-rewrite, or not JSON: nothing to keep
+    key = _key_of_ids(*ids)
+    try:  # the key first: a reader that meets a new key with the old check finds them unbound, and parses
+        store.set_pointer(name, key)
+        store.set_pointer(name + ".check", _check(opened, key))
+    except (UnavailableError, OSError, ValueError):
+        pass  # a cache: failing to write it costs the next render a parse
+    return ids
+
+
+def _ids_in(data: Any) -> tuple[str | None, str | None]:
+    """`(account id, token fingerprint)` from the parsed credentials file."""
     oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
     if not isinstance(oauth, dict):
         return None, None
@@ -119,6 +161,29 @@ def ids_from_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None
         return (f"{account}:{organization}" if isinstance(organization, str) and organization else account), None
     stored = oauth.get("accessToken")
     return None, (fingerprint(stored) if isinstance(stored, str) and stored else None)
+
+
+def _key_of_ids(account_id: str | None, token_fingerprint: str | None) -> str:
+    """What `ids_from_credentials` found, as a pointer's value: an account key, `fp-<fingerprint>` or `none`."""
+    if account_id:
+        return key_for_account_id(account_id)
+    return "fp-" + token_fingerprint if token_fingerprint else "none"
+
+
+def _ids_of_key(key: str) -> tuple[str | None, str | None]:
+    """`_key_of_ids` undone (the account id as its key spells it)."""
+    if key.startswith("a-"):
+        account_uuid, _, organization = key[2:].partition("_")
+        return (f"{account_uuid}:{organization}" if organization else account_uuid), None
+    if key.startswith("fp-"):
+        return None, key[3:]
+    return None, None
+
+
+def _check(info: os.stat_result, key: str) -> str:
+    """Binds a pointer's key to one version of the file (size, times, inode): a pointer's value itself."""
+    version = f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+    return "c-" + fingerprint(f"{version}\0{key}")
 
 
 def env_token_key(env: Mapping[str, str]) -> str | None:
