@@ -226,6 +226,12 @@ def test_empty_reply_is_bad_reply() -> None:
     assert f"{URL} returned an empty body, not the usage JSON (HTTP 200, no content type)" == str(error)
 
 
+def test_unreadable_reply_names_the_url() -> None:
+    """A 200 reply the parser refuses raises BadReply naming the URL and the JSON path."""
+    error = failure(replying(200, {"five_hour": {"utilization": 10**400, "resets_at": None}}), BadReply)
+    assert f"{URL} sent a reply that cannot be read: five_hour.utilization: number out of range" == str(error)
+
+
 def test_deeply_nested_json_is_bad_reply() -> None:
     """JSON nested too deep to decode is a BadReply, not a RecursionError."""
     failure(replying(200, content=b"[" * 200_000), BadReply)

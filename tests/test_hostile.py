@@ -191,3 +191,20 @@ def test_once_draws_no_escape_sequence_from_the_reply() -> None:
     with StandIn(Script(Reply(200, reply))) as api:
         code, out, err, _ = run("--once", api=api.url)
     assert (0, True, False, False) == (code, "Current week (Cowork)" in out, "\x1b" in out + err, "Pwned" in out)
+
+
+# -- a reply the parser refuses --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("logged_in")
+def test_unreadable_reply_names_the_url() -> None:
+    """`--json` against a reply with a number out of range exits 4 with one line naming the URL and the path."""
+    reply = fresh_fixture("max-typical")
+    reply["five_hour"]["utilization"] = 10**400
+    with StandIn(Script(Reply(200, reply))) as api:
+        code, _, err, _ = run("--json", api=api.url)
+    expected = (
+        f"claude-usage: {api.url}/api/oauth/usage sent a reply that cannot be read: "
+        "five_hour.utilization: number out of range\n"
+    )
+    assert (4, expected) == (code, err)

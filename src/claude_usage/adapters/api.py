@@ -297,7 +297,8 @@ class UsageClient:
             self._client.close()
 
     def fetch(self, token: Secret) -> dict[str, Any]:
-        """One GET of the usage endpoint; the raw reply (a JSON object) on success, else one of our errors.
+        """One GET of the usage endpoint; the raw reply (a JSON object `core.wire.parse_usage` reads) on
+        success, else one of our errors.
 
         The whole request (connect, headers, body) ends within `timeout_s`, however slowly the server talks.
         """
@@ -394,10 +395,16 @@ class UsageClient:
                 what = _describe_non_json(parsed, body, response)
                 content_type = _content_type(response) or "no content type"
                 raise BadReply(f"{self.url} returned {what}, not the usage JSON (HTTP {status}, {content_type})")
-            from claude_usage.core.wire import in_band_error  # here: a reading from the store loads no parser
+            from claude_usage.core.wire import in_band_error, parse_usage  # here: a reading from the store loads none
 
             error = in_band_error(parsed)
             if error is None:
+                try:
+                    parse_usage(parsed)  # a few kilobytes: checked here, so that the error names the URL
+                except BadReply as exc:
+                    raise BadReply(
+                        f"{self.url} sent a reply that cannot be read: {_one_line(str(exc), bearer)}"
+                    ) from exc
                 return parsed
             kind, text = error
             kind, text = _one_line(kind, bearer, limit=60), _one_line(text, bearer)
