@@ -245,3 +245,14 @@ def _remember(env: Mapping[str, str], store: Store, key: str, token_fingerprint:
         store.set_pointer(_profile_pointer(env), key)
     except (UnavailableError, OSError, ValueError):
         return  # a pointer is a cache: failing to write one never fails a reading
+
+
+def current_key(env: Mapping[str, str], store: Store) -> tuple[str, bool]:
+    """`(the key this login's readings are filed under, whether a login was found)`, cheaply, writing nothing.
+
+    What the status line and `history` use: the environment's usable token, else the credentials file's ids,
+    else what this profile used last (the Keychain is never asked).
+    """
+    account_id, token_fp = ids_from_credentials(env, store)
+    key = env_token_key(env) or resolve(env, store, account_id=account_id, token_fingerprint=token_fp, remember=False)
+    return key, bool(account_id or token_fp)

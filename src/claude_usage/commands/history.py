@@ -97,10 +97,7 @@ def current_account(env: Mapping[str, str]) -> str:
     from claude_usage.adapters import account, paths
     from claude_usage.adapters.store import Store
 
-    account_id, token_fp = account.ids_from_credentials(env)
-    return account.env_token_key(env) or account.resolve(
-        env, Store(paths.data_dir(env)), account_id=account_id, token_fingerprint=token_fp, remember=False
-    )
+    return account.current_key(env, Store(paths.data_dir(env)))[0]
 
 
 def match_account(text: str, present: list[str]) -> str:

@@ -199,17 +199,14 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
     now = datetime.now(timezone.utc)
     feed = sanitize_feed(session.get("rate_limits"), now)
     store = Store(paths.data_dir(env))
-    account_id, token_fp = account.ids_from_credentials(env)
-    key = account.env_token_key(env) or account.resolve(
-        env, store, account_id=account_id, token_fingerprint=token_fp, remember=False
-    )
+    key, logged_in = account.current_key(env, store)
     doc = _record(store, key, feed, now)
     values = {name: document.shown(doc, window_key, now) for name, window_key in PLACEHOLDERS.items()}
     if options["refresh"]:
         pending = doc.get("pending")
         # A refresh also files the values waiting for the history, even for a login it cannot use.
         flush = isinstance(pending, list) and len(pending) >= PENDING_FLUSH
-        due = (account_id or token_fp) and _refresh_due(doc, values, options, now, env)
+        due = _refresh_due(doc, values, options, now, env) if logged_in else None
         if flush or due:
             _claim_and_spawn(store, key, due or options["max_age"], now, env)
     line = _format(options["format"], values, now, colour=not env.get("NO_COLOR"))
