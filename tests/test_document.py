@@ -205,3 +205,20 @@ def test_same_week_from_two_sources_is_shown_once() -> None:
     doc = record_feed(doc, {"seven_day": (14.0, WEEK)}, ago(5))
     choice = shown(doc, "seven_day", NOW)
     assert (41.0, "api") == (choice.seen.utilization, choice.seen.source) if choice else None
+
+
+def test_scoped_weekly_limit_is_the_sonnet_week() -> None:
+    """A limits-only reply's Sonnet-scoped weekly entry stands for seven_day_sonnet on the status line, as in wire."""
+    raw = {
+        "limits": [
+            {
+                "kind": "weekly_scoped",
+                "percent": 12.0,
+                "resets_at": WEEK.isoformat(),
+                "scope": {"model": {"id": "claude-sonnet-4"}},
+            }
+        ]
+    }
+    doc = record_reply({}, source="api", raw=raw, plan=None, observed_at=ago(60))
+    choice = shown(doc, "seven_day_sonnet", NOW)
+    assert 12.0 == (choice.seen.utilization if choice else None)

@@ -61,8 +61,6 @@ REPLY_SOURCES = ("api", "demo", "claude_cache")
 FEED_KEYS: dict[str, timedelta] = {"five_hour": FIVE_HOURS, "seven_day": SEVEN_DAYS}
 SAME_WINDOW_S = 60.0
 PENDING_CAP = 500  # status-line values waiting for the history writer (the status line never opens SQLite)
-# limits[] entries that repeat a top-level window, for accounts whose replies carry only limits[].
-TWINS = {"five_hour": "session", "seven_day": "weekly_all"}
 
 
 class Seen:
@@ -164,6 +162,31 @@ def wire_time(value: object) -> datetime | None:
     return None
 
 
+def twin_of(kind: str, model_key: str | None) -> str | None:
+    """The top-level window a limits[] entry of this kind (and model, for a scoped one) repeats, if any."""
+    if kind == "session" and model_key is None:
+        return "five_hour"
+    if kind == "weekly_all" and model_key is None:
+        return "seven_day"
+    if kind == "weekly_scoped" and model_key:
+        for family in ("sonnet", "opus"):
+            if family in model_key:
+                return f"seven_day_{family}"
+    return None
+
+
+def _model_key(scope: object) -> str | None:
+    """A limits[] entry's model scope as a key part: its id, else its display name in lower case."""
+    model = scope.get("model") if isinstance(scope, dict) else None
+    if not isinstance(model, dict):
+        return None
+    found = model.get("id")
+    if isinstance(found, str) and found:
+        return found
+    name = model.get("display_name")
+    return name.lower().replace(" ", "-") if isinstance(name, str) and name else None
+
+
 def reply_window(raw: object, key: str) -> tuple[float, datetime | None] | None:
     """`(utilization, resets_at)` of a top-level window of a usage reply, or of its limits[] twin."""
     if not isinstance(raw, dict):
@@ -172,16 +195,13 @@ def reply_window(raw: object, key: str) -> tuple[float, datetime | None] | None:
     if isinstance(window, dict):
         value = _number(window.get("utilization"))
         return None if value is None else (value, wire_time(window.get("resets_at")))
-    kind = TWINS.get(key)
     limits = raw.get("limits")
-    if kind is None or not isinstance(limits, list):
+    if not isinstance(limits, list):
         return None
     for entry in limits:
-        if not isinstance(entry, dict) or entry.get("kind") != kind:
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        if not isinstance(kind, str) or twin_of(kind, _model_key(entry.get("scope"))) != key:
             continue
-        scope = entry.get("scope")
-        if isinstance(scope, dict) and isinstance(scope.get("model"), dict):
-            continue  # a model's own limit, not the account-wide one
         value = _number(entry.get("percent"))
         return None if value is None else (value, wire_time(entry.get("resets_at")))
     return None

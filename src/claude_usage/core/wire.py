@@ -15,6 +15,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypedDict
 
+from claude_usage.core.document import twin_of
 from claude_usage.core.model import (
     FIVE_HOURS,
     SEVEN_DAYS,
@@ -313,19 +314,6 @@ def _limit_model(scope: object) -> tuple[str | None, str | None]:
     return key_part, name or model_id
 
 
-def _twin_of(kind: str, model_key: str | None) -> str | None:
-    """The top-level window a limits[] entry repeats, if any."""
-    if kind == "session" and model_key is None:
-        return "five_hour"
-    if kind == "weekly_all" and model_key is None:
-        return "seven_day"
-    if kind == "weekly_scoped" and model_key:
-        for family in ("sonnet", "opus"):
-            if family in model_key:
-                return f"seven_day_{family}"
-    return None
-
-
 def _limit_label(kind: str, model_name: str | None) -> str:
     if kind == "session":
         base = "Current session"
@@ -355,7 +343,7 @@ def _limits(value: object, shown: set[str]) -> list[Window]:
         resets_at = parse_time(entry.get("resets_at"), f"{path}.resets_at")
         model_key, model_name = _limit_model(entry.get("scope"))
         key = f"limits.{kind}.{model_key}" if model_key else f"limits.{kind}"
-        twin = _twin_of(kind, model_key)
+        twin = twin_of(kind, model_key)
         if percent is None or key in shown or (twin is not None and twin in shown):
             continue
         group = _text(entry.get("group")) or ""
