@@ -200,7 +200,10 @@ def test_token_expiring_in_four_minutes(env: dict[str, str], clock: FakeClock, s
 def test_missing_file(env: dict[str, str], clock: FakeClock, store: Path) -> None:
     """No credentials file raises NotLoggedIn naming it."""
     error = error_of(env, clock)
-    expected = f"Not logged in to Claude Code with a subscription (no {store}); run `claude` then /login"
+    expected = (
+        f"Not logged in to Claude Code with a subscription (no {store}); run `claude` then /login "
+        "(or try `claude-usage --demo` to see the monitor without a login)"
+    )
     assert (NotLoggedIn, expected) == (type(error), str(error))
 
 
@@ -229,7 +232,7 @@ def test_only_mcp_oauth(env: dict[str, str], clock: FakeClock, store: Path) -> N
     error = error_of(env, clock)
     expected = (
         f"Not logged in to Claude Code with a subscription ({store} holds no claudeAiOauth login); "
-        "run `claude` then /login"
+        "run `claude` then /login (or try `claude-usage --demo` to see the monitor without a login)"
     )
     assert (NotLoggedIn, expected) == (type(error), str(error))
 
@@ -412,7 +415,8 @@ def test_api_key_alone(env: dict[str, str], clock: FakeClock, store: Path) -> No
     error = error_of({**env, "ANTHROPIC_API_KEY": API_KEY}, clock)
     expected = (
         "ANTHROPIC_API_KEY is set: that is API billing, not a subscription; usage limits belong to a "
-        f"claude.ai login and none was found (no {store}); run `claude` then /login"
+        f"claude.ai login and none was found (no {store}); run `claude` then /login "
+        "(or try `claude-usage --demo`)"
     )
     assert (NotLoggedIn, expected) == (type(error), str(error))
 
@@ -686,7 +690,8 @@ def test_keychain_no_item_and_no_file(env: dict[str, str], clock: FakeClock, tmp
     error = error_of(keychain_env(env, fake), clock, platform="darwin")
     expected = (
         "Not logged in to Claude Code with a subscription (no macOS Keychain item "
-        f"'Claude Code-credentials', no {store}); run `claude` then /login"
+        f"'Claude Code-credentials', no {store}); run `claude` then /login "
+        "(or try `claude-usage --demo` to see the monitor without a login)"
     )
     assert (NotLoggedIn, expected) == (type(error), str(error))
 

@@ -256,10 +256,12 @@ class CredentialReader:
         if billing:
             return NotLoggedIn(
                 f"{billing} is set: that is API billing, not a subscription; usage limits belong to a "
-                f"claude.ai login and none was found ({missing.what}); run `claude` then /login"
+                f"claude.ai login and none was found ({missing.what}); run `claude` then /login "
+                "(or try `claude-usage --demo`)"
             )
         return NotLoggedIn(
-            f"Not logged in to Claude Code with a subscription ({missing.what}); run `claude` then /login"
+            f"Not logged in to Claude Code with a subscription ({missing.what}); run `claude` then /login "
+            "(or try `claude-usage --demo` to see the monitor without a login)"
         )
 
     def _billing_var(self) -> str | None:
