@@ -1,14 +1,19 @@
 """The live dashboard: on the alternate screen, redrawn in place once a second (changed lines only).
 
 A worker thread polls (the endpoint may take seconds to answer; the countdowns keep ticking meanwhile);
-the main thread draws and reads keys: `q` quits, `r` asks for a reading now. Ctrl+C quits cleanly.
+the main thread draws and reads keys: `q` quits, `r` asks for a reading now. Ctrl+C quits cleanly (0);
+SIGTERM and SIGHUP restore the terminal like `q`, then exit 128 + the signal's number (143, 129).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import sys
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 
@@ -16,8 +21,9 @@ from claude_usage.ui.keys import KeyReader
 from claude_usage.ui.widgets import Dashboard, Frame
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from datetime import tzinfo
-    from types import TracebackType
+    from types import FrameType, TracebackType
 
     from rich.console import Console, ConsoleRenderable
 
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 
 # While waiting for a reading, look for it this often so it shows at once.
 _FAST_TICK_S = 0.05
+# The signals that end the dashboard like `q` does (SIGHUP: the terminal or the SSH session went away).
+EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> Frame:
@@ -69,8 +77,11 @@ class InPlace:
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self.console.show_cursor(True)
-        self.console.set_alt_screen(False)
+        try:
+            self.console.show_cursor(True)
+            self.console.set_alt_screen(False)
+        except OSError:  # the terminal is gone (a dropped SSH session): nothing left to restore
+            _silence_stdout()
 
     def draw(self, renderable: ConsoleRenderable) -> None:
         if not self.console.is_alt_screen:  # a console without one (legacy Windows): clear and print
@@ -90,31 +101,86 @@ class InPlace:
         self._previous = lines
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind like `q`, then exit 128 + `signum`."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class ExitSignals:
+    """Inside, SIGTERM and SIGHUP raise `Terminated` in the main thread, once; after `restoring()` begins
+    they and Ctrl+C are only noted, so that restoring the terminal is never cut short."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None  # the first SIGTERM or SIGHUP
+        self._armed = True
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> ExitSignals:
+        if threading.current_thread() is threading.main_thread():  # only there can Python handle signals
+            for number in EXIT_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, action in self._previous.items():
+            signal.signal(number, action)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if signum in EXIT_SIGNALS and self.received is None:
+            self.received = signum
+        if self._armed:
+            self._armed = False
+            raise Terminated(signum)
+
+    @contextlib.contextmanager
+    def restoring(self) -> Iterator[None]:
+        """The last item of the `with` that changes the terminal: when it ends, the clean-up is not interrupted."""
+        try:
+            yield
+        finally:
+            self._armed = False
+            if self._previous:  # handlers installed: Ctrl+C is only noted too from here on
+                self._previous.setdefault(signal.SIGINT, signal.signal(signal.SIGINT, self._handle))
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that flushing it at exit cannot fail on a hung-up terminal."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def run(poller: Poller, *, console: Console, demo: bool) -> int:
-    """Draw until `q` or Ctrl+C; exit status 0. Never dies on a network, server or credentials error."""
+    """Draw until `q`, Ctrl+C (0), SIGTERM (143) or SIGHUP (129). Never dies on a network, server or login error."""
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None  # noqa: S101 - astimezone() always sets one
     stop = threading.Event()
     wake = threading.Event()
     worker = threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
-    worker.start()
+    signals = ExitSignals()
     try:
-        with KeyReader() as keys, InPlace(console) as screen:
-            while True:
-                poller.watch_store()
-                frame = frame_now(poller, tz=tz, demo=demo)
-                screen.draw(Dashboard(frame))
-                waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
-                tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
-                key = keys.read(tick)
-                if key in ("q", "Q"):
-                    break
-                if key in ("r", "R"):
-                    poller.ask_now()
-                    wake.set()
-    except KeyboardInterrupt:
+        with signals:
+            worker.start()
+            with KeyReader() as keys, InPlace(console) as screen, signals.restoring():
+                while True:
+                    poller.watch_store()
+                    frame = frame_now(poller, tz=tz, demo=demo)
+                    screen.draw(Dashboard(frame))
+                    waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
+                    tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
+                    key = keys.read(tick)
+                    if key in ("q", "Q"):
+                        break
+                    if key in ("r", "R"):
+                        poller.ask_now()
+                        wake.set()
+    except (KeyboardInterrupt, Terminated):
         pass
     finally:
         stop.set()
         wake.set()
-    return 0
+    return 0 if signals.received is None else 128 + signals.received

@@ -44,8 +44,11 @@ class KeyReader:
         if self._saved is not None and self._fd is not None and self._fd >= 0:
             import termios
 
-            termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
-            self._saved = None
+            saved, self._saved = self._saved, None
+            try:
+                termios.tcsetattr(self._fd, termios.TCSADRAIN, saved)
+            except (termios.error, OSError):  # the terminal is gone (a dropped SSH session): nothing to restore
+                return
 
     def read(self, timeout_s: float) -> str | None:
         """The next key pressed within `timeout_s` seconds, or None."""
