@@ -157,7 +157,7 @@ def test_a_cut_line_is_skipped_and_named(claude: Path) -> None:
     _scan(claude)
     with _index() as index:
         found = index.bad_lines(config_roots(env_for(claude)))
-    assert (1, [(str(path), 2, "not JSON (cut short?)")]) == found
+    assert (1, [(str(path), "line 2", "not JSON (cut short?)")]) == found
 
 
 @pytest.mark.parametrize("value", ["12", 1.5, -1, 10**9 + 1, None, True])

@@ -190,8 +190,8 @@ def _verbose(index: object, roots: object, stats: object) -> None:
     total, bad = index.bad_lines(roots)
     if total:
         say(f"claude-usage: {total:,} bad lines skipped (not counted):\n")
-        for path, line, reason in bad:
-            say(f"  {path}:{line}: {reason}\n")
+        for path, where, reason in bad:
+            say(f"  {path}, {where}: {reason}\n")
         if total > len(bad):
             say(f"  … and {total - len(bad):,} more\n")
 

@@ -47,6 +47,24 @@ def index_path(env: Mapping[str, str]) -> Path:
     return Path(override or user_data_dir(env), INDEX_NAME)
 
 
+def _numbered(found: list[tuple[str, int, str]]) -> list[tuple[str, str, str]]:
+    """Byte offsets as line numbers, counting each file's newlines once (only for the files named)."""
+    out: list[tuple[str, str, str]] = []
+    counted: dict[str, tuple[int, int]] = {}  # path -> (offset counted to, newlines before it)
+    for path, offset, reason in found:
+        done, lines = counted.get(path, (0, 0))
+        try:
+            with open(path, "rb") as f:
+                f.seek(done)
+                lines += f.read(offset - done).count(b"\n")
+        except OSError:
+            out.append((path, f"byte {offset}", reason))
+            continue
+        counted[path] = (offset, lines)
+        out.append((path, f"line {lines + 1}", reason))
+    return out
+
+
 class TranscriptIndex:
     """The index file: `update` it from the config dirs, then read grouped sums; a context manager."""
 
@@ -166,9 +184,9 @@ class TranscriptIndex:
             for row in found
         ]
 
-    def bad_lines(self, roots: Roots, limit: int = 200) -> tuple[int, list[tuple[str, int, str]]]:
-        """(how many bad lines the listed roots' files have, the first `limit` as (path, line number from
-        1, reason))."""
+    def bad_lines(self, roots: Roots, limit: int = 200) -> tuple[int, list[tuple[str, str, str]]]:
+        """(how many bad lines the listed roots' files have, the first `limit` as (path, where, reason)):
+        where is "line N" (from 1), or "byte N" for a file that is gone."""
         from claude_usage.adapters.transcripts import store
 
         conn = self._connection(roots)
@@ -183,7 +201,7 @@ class TranscriptIndex:
                 " ORDER BY r.path, f.relpath, b.line LIMIT ?",
                 (limit,),
             ).fetchall()
-        return int(total), [(os.path.join(root, "projects", rel), line + 1, why) for root, rel, line, why in rows]
+        return int(total), _numbered([(os.path.join(root, "projects", rel), at, why) for root, rel, at, why in rows])
 
     def projects(self, roots: Roots) -> list[str]:
         """The project names the listed roots have entries for, sorted."""

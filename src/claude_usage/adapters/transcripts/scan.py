@@ -20,7 +20,6 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.adapters.transcripts import store
@@ -29,7 +28,7 @@ from claude_usage.adapters.transcripts.lines import HEAD_BYTES, head_digest, rea
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Iterator
-    from multiprocessing.pool import AsyncResult, Pool
+    from multiprocessing.pool import Pool
 
     from claude_usage.adapters.transcripts.lines import Chunk
     from claude_usage.adapters.transcripts.roots import Roots
@@ -124,6 +123,9 @@ def scan(
     stats = ScanStats(notes=list(roots.skipped))
     with store.transaction(conn):
         listed = store.root_ids(conn, roots.dirs, create=True)
+        first = conn.execute("SELECT 1 FROM entry LIMIT 1").fetchone() is None  # rank all once, at the end
+        if first:  # should this scan be cut short, the next one ranks everything
+            conn.execute("DELETE FROM meta WHERE name = 'kept_for'")
     tasks: list[_Task] = []
     resets: dict[int, Seen] = {}
     touched: list[tuple[Seen, int]] = []  # stat changed, nothing to read: remember the new stat
@@ -148,22 +150,19 @@ def scan(
                     tasks.extend(_pieces(seen, file_id, start))
                 elif file_id not in resets:
                     touched.append((seen, file_id))
+    tasks.sort(key=lambda task: -task.seen.size)  # the biggest files first: the cores finish together
     total = sum(task.end - task.start for task in tasks)
     stats.files_read = len({task.file_id for task in tasks})
-    _run(conn, tasks, resets, listed, stats, total, progress, workers)
+    _run(conn, tasks, resets, listed, stats, total, progress, workers, first)
     with store.transaction(conn):
-        for file_id, seen in resets.items():  # reset files with nothing to read now (emptied)
+        for file_id, seen in resets.items():  # reset files not read now: emptied, or unreadable this time
             store.forget_entries(conn, file_id)
-            touched.append((seen, file_id))
+            touched.append((seen if seen.size == 0 else seen._replace(size=-1), file_id))
         conn.executemany(
             "UPDATE file SET dev = ?, ino = ?, size = ?, mtime_ns = ? WHERE id = ?",
             [(seen.dev, seen.ino, seen.size, seen.mtime_ns, file_id) for seen, file_id in touched],
         )
-        conn.executemany(
-            "UPDATE file SET offset = 0, lines = 0, head_len = 0, head = NULL WHERE id = ?",
-            [(file_id,) for file_id in resets],
-        )
-        store.rerank(conn, listed)
+        store.rerank(conn, listed, everything=first and stats.entries > 0)
     stats.seconds = time.monotonic() - started
     return stats
 
@@ -174,8 +173,8 @@ def _plan(conn: sqlite3.Connection, seen: Seen, row: tuple[object, ...] | None) 
     if row is None:
         project, session = names(seen.relpath)
         cur = conn.execute(
-            "INSERT INTO file (root_id, relpath, project, session, dev, ino, size, mtime_ns, offset, lines,"
-            " head_len, head) VALUES (?, ?, ?, ?, ?, ?, -1, -1, 0, 0, 0, NULL)",
+            "INSERT INTO file (root_id, relpath, project, session, dev, ino, size, mtime_ns, offset,"
+            " head_len, head) VALUES (?, ?, ?, ?, ?, ?, -1, -1, 0, 0, NULL)",
             (seen.root_id, seen.relpath, project, session, seen.dev, seen.ino),
         )
         return int(cur.lastrowid or 0), 0
@@ -235,6 +234,7 @@ def _run(
     total: int,
     progress: Callable[[int, int], None] | None,
     workers: int | None,
+    first: bool,
 ) -> None:
     """Read the tasks (in worker processes when there is enough to read) and file what they found."""
     count = workers if workers is not None else (os.cpu_count() or 1)
@@ -244,24 +244,24 @@ def _run(
     pending_entries = 0
     broken: set[int] = set()  # files whose read stopped short: later pieces are dropped
     try:
-        for task, chunk in _results(tasks, pool, count):
+        for task, chunk in _results(tasks, pool):
             done += task.end - task.start
             if task.file_id in broken:
                 continue
-            if chunk[5] is not None:
-                stats.notes.append(f"cannot read {chunk[5]}; read again next time")
+            if chunk[4] is not None:
+                stats.notes.append(f"cannot read {chunk[4]}; read again next time")
                 broken.add(task.file_id)
                 continue
-            if not task.last and chunk[3] != task.end:
+            if not task.last and chunk[2] != task.end:
                 broken.add(task.file_id)  # changed under us: the rest waits for the next scan
             pending.append((task, chunk))
             pending_entries += len(chunk[0])
             if pending_entries >= COMMIT_ENTRIES:
-                _file(conn, pending, resets, listed, stats)
+                _file(conn, pending, resets, listed, stats, first)
                 pending, pending_entries = [], 0
             if progress is not None:
                 progress(done, total)
-        _file(conn, pending, resets, listed, stats)
+        _file(conn, pending, resets, listed, stats, first)
     finally:
         if pool is not None:
             pool.terminate()
@@ -276,25 +276,19 @@ def _pool(count: int) -> Pool:
     return multiprocessing.get_context(method).Pool(count)
 
 
-def _results(tasks: list[_Task], pool: Pool | None, count: int) -> Iterator[tuple[_Task, Chunk]]:
-    """Each task with its chunk, in task order; at most 2 × `count` in flight (bounded memory)."""
+def _read(task: _Task) -> Chunk:
+    """A worker's job: one piece, parsed with orjson."""
+    return read_range(task.seen.path, task.start, task.end, True)
+
+
+def _results(tasks: list[_Task], pool: Pool | None) -> Iterator[tuple[_Task, Chunk]]:
+    """Each task with its chunk, in task order. The workers never wait for this process: their results
+    (a few bytes per entry) queue here, so a big piece at the head holds up nothing but the filing."""
     if pool is None:
         for task in tasks:
             yield task, read_range(task.seen.path, task.start, task.end, False)
         return
-    window: deque[tuple[_Task, AsyncResult[Chunk]]] = deque()
-    queue = iter(tasks)
-    for task in queue:
-        window.append((task, pool.apply_async(read_range, (task.seen.path, task.start, task.end, True))))
-        if len(window) >= 2 * count:
-            break
-    while window:
-        task, result = window.popleft()
-        chunk = result.get()
-        nxt = next(queue, None)
-        if nxt is not None:
-            window.append((nxt, pool.apply_async(read_range, (nxt.seen.path, nxt.start, nxt.end, True))))
-        yield task, chunk
+    yield from zip(tasks, pool.imap(_read, tasks, chunksize=1), strict=True)
 
 
 def _file(
@@ -303,33 +297,38 @@ def _file(
     resets: dict[int, Seen],
     listed: list[int],
     stats: ScanStats,
+    first: bool,
 ) -> None:
     """One transaction: the pieces' entries and bad lines, and each file's new offset and stat."""
     if not pending:
         return
+    files: list[tuple[object, ...]] = []  # (stat, offset, head, id) of files read from their start
+    stay: list[tuple[object, ...]] = []  # (stat, offset, id) of files read on from an offset
     with store.transaction(conn):
         for task, chunk in pending:
-            entries, bad, lines, end, head, _ = chunk
+            entries, bad, end, head, _ = chunk
             if task.file_id in resets:
                 store.forget_entries(conn, task.file_id)
-                conn.execute("UPDATE file SET offset = 0, lines = 0 WHERE id = ?", (task.file_id,))
                 del resets[task.file_id]
-            base = conn.execute("SELECT lines FROM file WHERE id = ?", (task.file_id,)).fetchone()[0]
-            stats.entries += store.add_entries(conn, task.file_id, base, entries)
-            store.add_bad(conn, task.file_id, base, bad)
+            stats.entries += store.add_entries(conn, task.file_id, entries, track=not first)
+            store.add_bad(conn, task.file_id, bad)
             stats.bad_lines += len(bad)
             stats.bytes_read += end - task.start
             seen = task.seen
-            if head is not None:
-                head_len = min(len(head), end, HEAD_BYTES)
-                conn.execute(
-                    "UPDATE file SET head_len = ?, head = ? WHERE id = ?",
-                    (head_len, head_digest(head[:head_len]), task.file_id),
-                )
             # Only once the last piece is in does the stat describe what was read.
             size, mtime = (seen.size, seen.mtime_ns) if task.last or end != task.end else (-1, -1)
-            conn.execute(
-                "UPDATE file SET dev = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?, lines = lines + ? WHERE id = ?",
-                (seen.dev, seen.ino, size, mtime, end, lines, task.file_id),
-            )
-        store.rerank(conn, listed)
+            if head is not None:
+                head_len = min(len(head), end, HEAD_BYTES)
+                files.append(
+                    (seen.dev, seen.ino, size, mtime, end, head_len, head_digest(head[:head_len]), task.file_id)
+                )
+            else:
+                stay.append((seen.dev, seen.ino, size, mtime, end, task.file_id))
+        conn.executemany(
+            "UPDATE file SET dev = ?, ino = ?, size = ?, mtime_ns = ?, offset = ?, head_len = ?, head = ? WHERE id = ?",
+            files,
+        )
+        conn.executemany("UPDATE file SET dev = ?, ino = ?, size = ?, mtime_ns = ?, offset = ? WHERE id = ?", stay)
+        store.bump(conn)
+        if not first:  # a first scan ranks everything once, when all is in
+            store.rerank(conn, listed)

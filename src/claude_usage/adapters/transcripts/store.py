@@ -5,10 +5,11 @@ Schema 1 (`PRAGMA application_id = 0x43555478` "CUTx", `user_version = 1`)::
 
     root(id, path UNIQUE)                       a config dir, by real path
     file(id, root_id, relpath, project, session, dev, ino, size, mtime_ns,
-         offset, lines, head_len, head, bad)     per transcript: how far it was read and what it was
+         offset, head_len, head, bad)            per transcript: how far it was read and what it was
     entry(file_id, line, ts_us, model, msg_id, req_id, side,
           input, output, cache_write, cache_1h, cache_read, kept)
-    bad(file_id, line, reason)                  the first MAX_BAD_PER_FILE bad lines of each file
+                                                `line`: the byte offset where the entry's line starts
+    bad(file_id, line, reason)                  the first MAX_BAD_PER_FILE bad lines of each file (offsets)
     meta(name PRIMARY KEY, value)               "kept_for": the config dirs the `kept` flags were computed
                                                 for; "generation": counts the changes to `entry`
     cache(key PRIMARY KEY, generation, data)    grouped sums as last computed (marshal), valid while the
@@ -58,14 +59,13 @@ _SCHEMA = (
     """CREATE TABLE file (
         id INTEGER PRIMARY KEY, root_id INTEGER NOT NULL REFERENCES root(id), relpath TEXT NOT NULL,
         project TEXT NOT NULL, session TEXT NOT NULL, dev INTEGER NOT NULL, ino INTEGER NOT NULL,
-        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, offset INTEGER NOT NULL, lines INTEGER NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, offset INTEGER NOT NULL,
         head_len INTEGER NOT NULL, head BLOB, bad INTEGER NOT NULL DEFAULT 0, UNIQUE (root_id, relpath))""",
     """CREATE TABLE entry (
         file_id INTEGER NOT NULL, line INTEGER NOT NULL, ts_us INTEGER NOT NULL, model TEXT NOT NULL,
         msg_id TEXT, req_id TEXT, side INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
         cache_write INTEGER NOT NULL, cache_1h INTEGER NOT NULL, cache_read INTEGER NOT NULL,
-        kept INTEGER NOT NULL)""",
-    "CREATE UNIQUE INDEX entry_place ON entry (file_id, line)",
+        kept INTEGER NOT NULL, PRIMARY KEY (file_id, line)) WITHOUT ROWID""",
     "CREATE INDEX entry_msg ON entry (msg_id) WHERE msg_id IS NOT NULL",
     "CREATE TABLE bad (file_id INTEGER NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL)",
     "CREATE INDEX bad_file ON bad (file_id)",
@@ -74,7 +74,7 @@ _SCHEMA = (
 )
 _RANK = """
 WITH cand AS (
-  SELECT e.rowid AS rid, e.side AS side,
+  SELECT e.file_id AS fid, e.line AS at, e.side AS side,
          row_number() OVER (
            PARTITION BY e.msg_id, e.side, CASE WHEN e.side THEN NULL ELSE e.req_id END
            ORDER BY e.input + e.output + e.cache_write + e.cache_read DESC, r.path, f.relpath, e.line
@@ -83,7 +83,8 @@ WITH cand AS (
   FROM entry e JOIN file f ON f.id = e.file_id JOIN root r ON r.id = f.root_id
   WHERE e.msg_id IS NOT NULL AND f.root_id IN (SELECT id FROM temp.listed) {only_dirty}
 )
-UPDATE entry SET kept = 1 WHERE rowid IN (SELECT rid FROM cand WHERE rn = 1 AND (side = 0 OR only_side = 1))
+UPDATE entry SET kept = 1
+WHERE (file_id, line) IN (SELECT fid, at FROM cand WHERE rn = 1 AND (side = 0 OR only_side = 1))
 """
 
 
@@ -121,6 +122,7 @@ def open_index(path: Path) -> tuple[sqlite3.Connection, str | None]:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -32768")  # up to 32 MiB: the msg_id index's random inserts stay in memory
     if state != "current":
         with transaction(conn):
             if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
@@ -130,6 +132,7 @@ def open_index(path: Path) -> tuple[sqlite3.Connection, str | None]:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS listed (id INTEGER PRIMARY KEY)")
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS dirty (msg_id TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS dup (msg_id TEXT PRIMARY KEY) WITHOUT ROWID")
     return conn, notice
 
 
@@ -253,44 +256,58 @@ def forget_entries(conn: sqlite3.Connection, file_id: int) -> None:
     )
     conn.execute("DELETE FROM entry WHERE file_id = ?", (file_id,))
     conn.execute("DELETE FROM bad WHERE file_id = ?", (file_id,))
-    conn.execute("UPDATE file SET bad = 0 WHERE id = ?", (file_id,))
+    conn.execute("UPDATE file SET bad = 0, offset = 0, head_len = 0, head = NULL WHERE id = ?", (file_id,))
 
 
-def add_entries(conn: sqlite3.Connection, file_id: int, base_line: int, entries: Iterable[Entry]) -> int:
-    """Insert a file's new entries (line numbers offset by `base_line`); how many."""
-    rows = [
-        (file_id, base_line + e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries
-    ]
-    if rows:
-        bump(conn)
+def add_entries(conn: sqlite3.Connection, file_id: int, entries: Iterable[Entry], *, track: bool = True) -> int:
+    """Insert a file's new entries; how many. The caller bumps the generation once per transaction.
+
+    `track`: mark their responses for ranking (not needed when the whole index will be ranked)."""
+    rows = [(file_id, e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries]
     conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
+    if track:
+        conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
     return len(rows)
 
 
-def add_bad(conn: sqlite3.Connection, file_id: int, base_line: int, bad: Sequence[tuple[int, str]]) -> None:
-    """Count a file's bad lines, keeping the first MAX_BAD_PER_FILE of them (line numbers from `base_line`)."""
+def add_bad(conn: sqlite3.Connection, file_id: int, bad: Sequence[tuple[int, str]]) -> None:
+    """Count a file's bad lines, keeping the first MAX_BAD_PER_FILE of them (by byte offset)."""
     if not bad:
         return
     stored = conn.execute("SELECT bad FROM file WHERE id = ?", (file_id,)).fetchone()[0]
     room = max(MAX_BAD_PER_FILE - stored, 0)
     conn.executemany(
         "INSERT INTO bad (file_id, line, reason) VALUES (?, ?, ?)",
-        [(file_id, base_line + line, reason) for line, reason in bad[:room]],
+        [(file_id, offset, reason) for offset, reason in bad[:room]],
     )
     conn.execute("UPDATE file SET bad = bad + ? WHERE id = ?", (len(bad), file_id))
 
 
-def rerank(conn: sqlite3.Connection, listed: Sequence[int]) -> None:
-    """Recompute `kept` for the responses in `temp.dirty` (all of them when the listed dirs changed)."""
+def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool = False) -> None:
+    """Recompute `kept` for the responses in `temp.dirty`; for all of them when `everything` or when the
+    listed dirs differ from those of the last ranking.
+
+    A response with one candidate copy is kept as it is; only those with several (a few percent) are
+    ranked by the window query.
+    """
     key = ",".join(str(i) for i in sorted(listed))
     last = conn.execute("SELECT value FROM meta WHERE name = 'kept_for'").fetchone()
-    if last is None or last[0] != key:
+    conn.execute("DELETE FROM temp.dup")
+    if everything or last is None or last[0] != key:
         bump(conn)
-        conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IS NOT NULL")
-        conn.execute(_RANK.format(only_dirty=""))
+        conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0")
+        conn.execute(
+            "INSERT INTO temp.dup SELECT msg_id FROM entry WHERE msg_id IS NOT NULL GROUP BY msg_id HAVING count(*) > 1"
+        )
         conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('kept_for', ?)", (key,))
     elif conn.execute("SELECT 1 FROM temp.dirty LIMIT 1").fetchone() is not None:
-        conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IN (SELECT msg_id FROM temp.dirty)")
-        conn.execute(_RANK.format(only_dirty="AND e.msg_id IN (SELECT msg_id FROM temp.dirty)"))
+        conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0 AND msg_id IN (SELECT msg_id FROM temp.dirty)")
+        conn.execute(
+            "INSERT INTO temp.dup SELECT msg_id FROM entry WHERE msg_id IN (SELECT msg_id FROM temp.dirty)"
+            " GROUP BY msg_id HAVING count(*) > 1"
+        )
     conn.execute("DELETE FROM temp.dirty")
+    if conn.execute("SELECT 1 FROM temp.dup LIMIT 1").fetchone() is None:
+        return
+    conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IN (SELECT msg_id FROM temp.dup)")
+    conn.execute(_RANK.format(only_dirty="AND e.msg_id IN (SELECT msg_id FROM temp.dup)"))
