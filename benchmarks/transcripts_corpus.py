@@ -131,12 +131,17 @@ class _Candidate:
 class _Writer:
     """Writes one transcript and records its usage candidates."""
 
-    def __init__(self, gen: Generator, relpath: str, project: str, session: str, side: bool) -> None:
+    def __init__(
+        self, gen: Generator, relpath: str, project: str, session: str, side: bool, *, append: bool = False
+    ) -> None:
         self.gen, self.relpath, self.project, self.session, self.side = gen, relpath, project, session, side
         path = os.path.join(gen.root, "projects", relpath)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by close()
         self.line = 0
+        if append:
+            with open(path, "rb") as f:
+                self.line = f.read().count(b"\n")
+        self.file = open(path, "ab" if append else "wb")  # noqa: SIM115 - closed by close()
         self.written: list[bytes] = []  # assistant lines, for resumed sessions to copy
 
     def raw(self, data: bytes, *, newline: bool = True) -> None:
@@ -414,6 +419,38 @@ class Generator:
             w.usage(doc)
             self.tool_result(w, side_base, when + timedelta(seconds=1), doc["uuid"])
         w.close()
+
+
+def extend(root: str, relpath: str, size: int, seed: int, table: PriceTable) -> Oracle:
+    """Append about `size` bytes of new turns (new responses only) to the session file at `relpath` (a
+    complete file: its last line ended); the oracle of what was appended, to be added to the corpus's."""
+    gen = Generator(root, size, seed, table)
+    project, session = relpath.split("/")[0], relpath.split("/")[-1].removesuffix(".jsonl")
+    w = _Writer(gen, relpath, project, session, False, append=True)
+    base = {"isSidechain": False, "userType": "external", "cwd": "/x", "sessionId": session, "version": "2.1.37"}
+    when = START + timedelta(days=DAYS, seconds=seed * 3600)
+    parent = None
+    while gen.oracle.bytes < size:
+        when += timedelta(seconds=gen.rng.expovariate(1 / 40))
+        parent = gen.turn(w, base, when, parent, False)
+    w.close()
+    gen.oracle.files = 0
+    return gen.finish()
+
+
+def merge(into: dict[str, Any], more: Oracle) -> dict[str, Any]:
+    """An oracle's JSON form with another oracle's sums added (the extra entries are all new responses)."""
+    out = dict(into)
+    extra = more.to_json()
+    for key in ("by_day_model", "by_project", "by_model", "by_session"):
+        merged = {k: list(v) for k, v in into[key].items()}
+        for k, v in extra[key].items():
+            merged[k] = [a + b for a, b in zip(merged.get(k, [0] * len(v)), v, strict=True)]
+        out[key] = merged
+    out["total"] = [a + b for a, b in zip(into["total"], extra["total"], strict=True)]
+    for key in ("bad_lines", "lines", "usage_lines", "bytes"):
+        out[key] = into[key] + extra[key]
+    return out
 
 
 def generate(root: str, size: int, seed: int, table: PriceTable) -> Oracle:

@@ -285,7 +285,7 @@ def test_a_copy_in_an_unlisted_dir_does_not_hide_the_listed_one(home: Path) -> N
 def test_a_corrupt_index_is_moved_aside(claude: Path) -> None:
     """An index file that is not SQLite is moved aside (never deleted) and a new one built."""
     write(claude, "p/s.jsonl", assistant())
-    path = index_path(os.environ)
+    path = Path(index_path(os.environ))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"not a database at all")
     notes = _scan(claude).notes

@@ -36,7 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD or YYYYMMDD, inclusive)")
     parser.add_argument("--until", metavar="DATE", help="up to this day (YYYY-MM-DD or YYYYMMDD, inclusive)")
     parser.add_argument("--timezone", metavar="ZONE", help="cut days in this IANA zone (default: local)")
-    parser.add_argument("--project", metavar="NAME", help="only this project (the name the report shows)")
+    parser.add_argument(
+        "--project", metavar="NAME", help="only this project: the name the report shows (the leading - may be left out)"
+    )
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="a JSON document shaped like ccusage's")
     fmt.add_argument("--csv", action="store_true", help="CSV: a header of the JSON keys, a last row Total")

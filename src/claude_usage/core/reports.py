@@ -31,6 +31,7 @@ KINDS = ("daily", "weekly", "monthly", "session", "project", "model", "blocks")
 BLOCK_US = 5 * 3600 * 1_000_000
 HOUR_US = 3600 * 1_000_000
 MINUTE_US = 60 * 1_000_000
+QUARTER_US = 15 * MINUTE_US
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -193,43 +194,83 @@ def build(
     pricing: dict[str, Pricing] = {}
     if kind == "blocks":
         return _blocks(groups, table, pricing, tz, now_us, since, until)
-    rows: dict[object, tuple[str, dict[str, Tokens], list[int], str]] = {}
+    # Sum the tokens per row, model and price tier first, price each sum once at the end (cost is linear).
+    rows: dict[object, _RowSums] = {}
     days: dict[int, date] = {}
     for group in groups:
-        day = days.get(group.first_us // MINUTE_US)
+        quarter = group.first_us // QUARTER_US
+        day = days.get(quarter)
         if day is None:
-            day = days[group.first_us // MINUTE_US] = local_date(group.first_us, tz)
+            day = days[quarter] = local_date(group.first_us, tz)
         if (since is not None and day < since) or (until is not None and day > until):
             continue
         key, label = _period(kind, day, group)
         found = rows.get(key)
         if found is None:
-            found = rows[key] = (label, {}, [group.last_us], group.project)
-        models = found[1]
-        tokens = _tokens(group, table, pricing)
-        models[group.model] = models[group.model].plus(tokens) if group.model in models else tokens
-        found[2][0] = max(found[2][0], group.last_us)
+            found = rows[key] = _RowSums(label, group.project, group.last_us)
+        elif group.last_us > found.last_us:
+            found.last_us = group.last_us
+        cell = found.cells.get((group.model, group.long_context))
+        if cell is None:
+            cell = found.cells[(group.model, group.long_context)] = [0, 0, 0, 0, 0, 0]
+        cell[0] += group.input_tokens
+        cell[1] += group.output_tokens
+        cell[2] += group.cache_write_5m
+        cell[3] += group.cache_write_1h
+        cell[4] += group.cache_read
+        cell[5] += group.entries
     out: list[Row] = []
-    for key in _order(kind, rows):
-        label, models, last, project = rows[key]
-        total = total_of(models.values())
+    for key in _order(kind, rows, table, pricing):
+        found = rows[key]
+        models = found.priced(table, pricing)
         out.append(
             Row(
-                label,
-                total,
+                found.label,
+                total_of(models.values()),
                 _by_cost(models),
-                project if kind == "session" else None,
-                last[0] if kind == "session" else None,
+                found.project if kind == "session" else None,
+                found.last_us if kind == "session" else None,
             )
         )
     return Report(kind, out, total_of(row.tokens for row in out), pricing, table.version)
 
 
-def _order(kind: str, rows: dict[object, tuple[str, dict[str, Tokens], list[int], str]]) -> list[Any]:
+class _RowSums:
+    """A row being summed: its label, project, newest entry, and sums per (model, long context)."""
+
+    __slots__ = ("cells", "label", "last_us", "project")
+
+    def __init__(self, label: str, project: str, last_us: int) -> None:
+        self.label, self.project, self.last_us = label, project, last_us
+        self.cells: dict[tuple[str, bool], list[int]] = {}
+
+    def priced(self, table: PriceTable, pricing: dict[str, Pricing]) -> dict[str, Tokens]:
+        """Tokens and cost per model."""
+        models: dict[str, Tokens] = {}
+        for (model, long), (i, o, c5, c1, cr, n) in self.cells.items():
+            found = pricing.get(model)
+            if found is None:
+                found = pricing[model] = table.lookup(model)
+            cost = cost_units(
+                found,
+                input_tokens=i,
+                output_tokens=o,
+                cache_write_5m=c5,
+                cache_write_1h=c1,
+                cache_read=cr,
+                long_context=long,
+            )
+            tokens = Tokens(i, o, c5, c1, cr, cost, n)
+            models[model] = models[model].plus(tokens) if model in models else tokens
+        return models
+
+
+def _order(kind: str, rows: dict[object, _RowSums], table: PriceTable, pricing: dict[str, Pricing]) -> list[Any]:
     if kind == "session":  # by last activity, as ccusage
-        return sorted(rows, key=lambda key: (rows[key][2][0], str(key)))
+        return sorted(rows, key=lambda key: (rows[key].last_us, str(key)))
     if kind in ("project", "model"):  # the biggest first
-        return sorted(rows, key=lambda key: (-sum(t.cost for t in rows[key][1].values()), str(key)))
+        cost = {key: sum(t.cost for t in row.priced(table, pricing).values()) for key, row in rows.items()}
+        return sorted(rows, key=lambda key: (-cost[key], str(key)))
     return sorted(rows, key=lambda key: key)  # dates / (year, month)
 
 

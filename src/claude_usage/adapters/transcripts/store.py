@@ -44,7 +44,6 @@ from claude_usage.errors import UnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
-    from pathlib import Path
 
     from claude_usage.adapters.transcripts.lines import Entry
 
@@ -93,7 +92,7 @@ class IndexError_(UnavailableError):
 
 
 @contextmanager
-def seam(path: Path | str, doing: str) -> Iterator[None]:
+def seam(path: str, doing: str) -> Iterator[None]:
     """sqlite3 and OS errors become IndexError_ naming the file."""
     try:
         yield
@@ -103,7 +102,7 @@ def seam(path: Path | str, doing: str) -> Iterator[None]:
         raise IndexError_(f"cannot {doing} {path}: {exc.strerror or exc}") from exc
 
 
-def open_index(path: Path) -> tuple[sqlite3.Connection, str | None]:
+def open_index(path: str) -> tuple[sqlite3.Connection, str | None]:
     """A connection to the index at `path`, created 0600 (directory 0700) when missing; a notice when a
     file that is not a readable index of this schema was moved aside (never deleted) and a new one begun.
 
@@ -136,7 +135,7 @@ def open_index(path: Path) -> tuple[sqlite3.Connection, str | None]:
     return conn, notice
 
 
-def connect_existing(path: Path) -> sqlite3.Connection | None:
+def connect_existing(path: str) -> sqlite3.Connection | None:
     """A read connection to a current index, or None when there is none (yet) or it is not ours."""
     if _state(path) != "current":
         return None
@@ -145,7 +144,7 @@ def connect_existing(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def _state(path: Path) -> str:
+def _state(path: str) -> str:
     try:
         with open(path, "rb") as f:
             head = f.read(len(_MAGIC))
@@ -171,7 +170,7 @@ def _state(path: Path) -> str:
     return "current"
 
 
-def _move_aside(path: Path, kind: str) -> str:
+def _move_aside(path: str, kind: str) -> str:
     base = f"{path}.{kind}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
     aside, n = base, 2
     while any(os.path.lexists(aside + suffix) for suffix in ("", *_SIDECARS)):

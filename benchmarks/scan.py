@@ -1,0 +1,243 @@
+"""`claude-usage report` on a generated config dir, beside ccusage, every total checked against the oracle.
+
+    python -m benchmarks.scan [--size 100M|1G] [--dir DIR] [--runs 10] [--appends 5] [--ccusage PATH]
+
+Generates (once, kept under DIR) a realistic config dir of the given size with benchmarks/transcripts_corpus.py,
+whose oracle knows every exact total. Then, each as a whole process (`claude-usage report daily --json`,
+the console script next to this interpreter), with a fresh data dir for the first:
+
+- cold: an empty index and the page cache dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`; said when
+  not permitted), wall time and peak RSS (the largest process, and the process tree's sum sampled every
+  5 ms: the worker processes count);
+- warm: re-runs with nothing changed (median, p95 of --runs);
+- append: 1 MB of new turns appended to a session file, then a run (median of --appends);
+- exact: the daily report's (day, model) sums, the project and model reports, the session report and
+  the bad-line count against the oracle, after the cold run and again after the appends.
+
+ccusage (the Rust binary of ccusage 20, found with --ccusage, on PATH or in ./node_modules/.bin; install
+it with `npm install ccusage@20.0.24`) runs on the same corpus with `daily --json --offline` (never the
+network): cold, warm, and after the appends; its totals are compared with the oracle too. Prints numbers;
+asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._common import LEAKY_ENV, console_script, ms, print_machine, print_table, summarize
+from benchmarks.transcripts_corpus import extend, generate, merge
+from claude_usage.adapters.pricing import load_table
+from claude_usage.core.pricing import COST_SCALE
+
+SIZES = {"10M": 10 * 1024**2, "100M": 100 * 1024**2, "1G": 1024**3}
+
+
+def drop_caches() -> str | None:
+    """Drop the page cache; None when done, else why not."""
+    try:
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+    except OSError as exc:
+        return f"page cache not dropped ({exc.strerror or exc}): the 'cold' runs read from a warm cache"
+    return None
+
+
+def _tree_rss_kb(pid: int) -> tuple[int, int]:
+    """(sum of VmRSS over the process and its descendants, the largest one) in KiB; 0s once gone."""
+    total = largest = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    rss = int(line.split()[1])
+                    total += rss
+                    largest = max(largest, rss)
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total, largest
+
+
+def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
+    """(wall seconds, peak RSS of the tree in KiB, peak RSS of its largest process in KiB, stdout)."""
+    peak = [0, 0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            total, largest = _tree_rss_kb(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err.decode()[-500:]}")
+    return wall, peak[0], peak[1], out.decode()
+
+
+def check_ours(env: dict[str, str], oracle: dict[str, Any]) -> list[str]:
+    """Differences between our reports and the oracle (empty: exact)."""
+    problems: list[str] = []
+
+    def report(kind: str) -> dict[str, Any]:
+        argv = [str(console_script()), "report", kind, "--json", "--timezone", "UTC"]
+        found: dict[str, Any] = json.loads(subprocess.run(argv, env=env, capture_output=True, check=True).stdout)
+        return found
+
+    def compare(name: str, expected: dict[str, list[int]], got: dict[str, list[float]]) -> None:
+        exp = {k: [v[0], v[1], v[2], v[3], v[4] / COST_SCALE] for k, v in expected.items()}
+        wrong = sorted(k for k in set(exp) | set(got) if exp.get(k) != got.get(k))
+        if wrong:
+            problems.append(f"{name}: {len(wrong)} differ, e.g. {wrong[0]}: {exp.get(wrong[0])} != {got.get(wrong[0])}")
+
+    def sums(d: dict[str, Any], cost: str) -> list[float]:
+        keys = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
+        return [*(d[k] for k in keys), d[cost]]
+
+    daily = report("daily")
+    got = {f"{r['period']}|{b['modelName']}": sums(b, "cost") for r in daily["daily"] for b in r["modelBreakdowns"]}
+    compare("day × model", oracle["by_day_model"], got)
+    for kind, key in (("project", "by_project"), ("model", "by_model")):
+        compare(kind, oracle[key], {r["period"]: sums(r, "totalCost") for r in report(kind)[kind]})
+    sessions = report("session")["session"]
+    compare("session", oracle["by_session"], {f"{r['project']}|{r['period']}": sums(r, "totalCost") for r in sessions})
+    compare("total", {"total": oracle["total"]}, {"total": sums(daily["totals"], "totalCost")})
+    verbose = subprocess.run(
+        [str(console_script()), "report", "--json", "--verbose"], env=env, capture_output=True, text=True, check=True
+    ).stderr
+    bad = next((line for line in verbose.splitlines() if "bad lines skipped" in line), "claude-usage: 0 bad")
+    if int(bad.split()[1].replace(",", "")) != oracle["bad_lines"]:
+        problems.append(f"bad lines: {bad.strip()} but the oracle has {oracle['bad_lines']}")
+    return problems
+
+
+def ccusage_totals(out: str, oracle: dict[str, Any]) -> str:
+    """How ccusage's daily totals compare with the oracle, in percent per field."""
+    totals = json.loads(out)["totals"]
+    keys = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
+    parts = [f"{k[:-6]} {100 * (totals[k] - o) / o:+.2f}%" for k, o in zip(keys, oracle["total"][:4], strict=True)]
+    cost = oracle["total"][4] / COST_SCALE
+    parts.append(f"cost {100 * (totals['totalCost'] - cost) / cost:+.2f}%")
+    return ", ".join(parts)
+
+
+def find_ccusage(given: str | None) -> str | None:
+    for candidate in (given, shutil.which("ccusage"), "node_modules/.bin/ccusage"):
+        if candidate and os.access(candidate, os.X_OK):
+            return os.path.abspath(candidate)
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="100M")
+    parser.add_argument(
+        "--dir",
+        default=os.path.join(tempfile.gettempdir(), "claude-usage-scan-bench"),
+        help="where the corpus and indexes live",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=10, help="warm re-runs")
+    parser.add_argument("--appends", type=int, default=5, help="1 MB appends, each followed by a run")
+    parser.add_argument("--ccusage", help="the ccusage executable (default: on PATH or ./node_modules/.bin)")
+    args = parser.parse_args()
+    print_machine()
+    table = load_table()
+    base = Path(args.dir)
+    corpus = base / f"corpus-{args.size}-{args.seed}"
+    oracle_file = corpus / "oracle.json"
+    if not oracle_file.exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        started = time.perf_counter()
+        oracle = generate(str(corpus / ".claude"), SIZES[args.size], args.seed, table).to_json()
+        oracle_file.write_text(json.dumps(oracle))
+        print(
+            f"generated {oracle['bytes']:,} bytes in {oracle['files']} files in {time.perf_counter() - started:.1f} s"
+        )
+    oracle = json.loads(oracle_file.read_text())
+    print(
+        f"corpus:  {corpus} · {oracle['bytes']:,} bytes · {oracle['files']} files · {oracle['lines']:,} lines · "
+        f"{oracle['usage_lines']:,} with usage · {oracle['bad_lines']} cut short"
+    )
+    home = base / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in LEAKY_ENV}
+    env.update(HOME=str(home), TZ="UTC", CLAUDE_CONFIG_DIR=str(corpus / ".claude"))
+    env["CLAUDE_USAGE_DATA_DIR"] = str(base / "data")
+    ours = [str(console_script()), "report", "daily", "--json"]
+    rows: list[list[str]] = []
+    notes: list[str] = []
+
+    shutil.rmtree(base / "data", ignore_errors=True)
+    why = drop_caches()
+    if why:
+        notes.append(why)
+    wall, tree, largest, _ = measure(ours, env)
+    rows.append(["ours: cold (empty index)", f"{wall:.2f} s", f"{tree / 1024:.0f} / {largest / 1024:.0f} MiB"])
+    problems = check_ours(env, oracle)
+    warm = [measure(ours, env) for _ in range(args.runs)]
+    stats = summarize([w[0] for w in warm])
+    rss = max(w[1] for w in warm) / 1024
+    rows.append(["ours: re-run, nothing changed", f"{ms(stats.median)} (p95 {ms(stats.p95)})", f"{rss:.0f} MiB"])
+
+    sessions = sorted(k.split("|", 1) for k in oracle["by_session"])
+    appended = []
+    for n in range(args.appends):
+        project, session = sessions[n % len(sessions)]
+        relpath = f"{project}/{session}.jsonl"
+        done = int(oracle.get("appends", 0))  # a seed never used on this corpus: new responses only
+        more = extend(str(corpus / ".claude"), relpath, 1024 * 1024, 1000 + done, table)
+        oracle = {**merge(oracle, more), "appends": done + 1}
+        oracle_file.write_text(json.dumps(oracle))
+        appended.append(measure(ours, env))
+    if appended:
+        stats = summarize([a[0] for a in appended])
+        rss = max(a[1] for a in appended) / 1024
+        rows.append(["ours: after a 1 MB append", f"{ms(stats.median)} (p95 {ms(stats.p95)})", f"{rss:.0f} MiB"])
+        problems += check_ours(env, oracle)
+
+    ccusage = find_ccusage(args.ccusage)
+    if ccusage is None:
+        notes.append("ccusage not found (install it with `npm install ccusage@20.0.24`): measured ours alone")
+    else:
+        theirs = [ccusage, "daily", "--json", "--offline"]
+        drop_caches()
+        wall, tree, largest, _ = measure(theirs, env)
+        rows.append(["ccusage: cold", f"{wall:.2f} s", f"{tree / 1024:.0f} / {largest / 1024:.0f} MiB"])
+        warm = [measure(theirs, env) for _ in range(max(3, args.runs // 3))]
+        stats = summarize([w[0] for w in warm])
+        rows.append(["ccusage: warm (it re-reads all)", f"{ms(stats.median)} (p95 {ms(stats.p95)})", ""])
+        notes.append(f"ccusage's daily totals vs the oracle: {ccusage_totals(warm[-1][3], oracle)}")
+    print()
+    print_table(["run", "wall", "peak RSS (tree / largest)"], rows)
+    print()
+    for note in notes:
+        print(f"note: {note}")
+    print("exact: " + ("every total equals the oracle" if not problems else "DIFFERENCES: " + "; ".join(problems)))
+    with contextlib.suppress(OSError):
+        print(f"index: {os.path.getsize(base / 'data' / 'transcripts.sqlite3') / 1024**2:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
