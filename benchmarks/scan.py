@@ -7,8 +7,8 @@ whose oracle knows every exact total. Then, each as a whole process (`claude-usa
 the console script next to this interpreter), with a fresh data dir for the first:
 
 - cold: an empty index and the page cache dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`; said when
-  not permitted), wall time and peak RSS (the largest process, and the process tree's sum sampled every
-  5 ms: the worker processes count);
+  not permitted), wall time and peak memory, sampled every 5 ms: the process tree's PSS (the worker
+  processes count, pages they share once) and the largest process's RSS;
 - warm: re-runs with nothing changed (median, p95 of --runs);
 - append: 1 MB of new turns appended to a session file, then a run (median of --appends);
 - exact: the daily report's (day, model) sums, the project and model reports, the session report and
@@ -54,7 +54,9 @@ def drop_caches() -> str | None:
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
-    """(sum of VmRSS over the process and its descendants, the largest one) in KiB; 0s once gone."""
+    """(sum of PSS over the process and its descendants, the largest VmRSS) in KiB; 0s once gone.
+
+    PSS (proportional set size) counts a page shared by forked workers once in all: the tree's memory."""
     total = largest = 0
     stack = [pid]
     while stack:
@@ -62,9 +64,10 @@ def _tree_rss_kb(pid: int) -> tuple[int, int]:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-                    total += rss
-                    largest = max(largest, rss)
+                    largest = max(largest, int(line.split()[1]))
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
             for task in Path(f"/proc/{p}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError):
@@ -73,7 +76,7 @@ def _tree_rss_kb(pid: int) -> tuple[int, int]:
 
 
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS of the tree in KiB, peak RSS of its largest process in KiB, stdout)."""
+    """(wall seconds, peak PSS of the process tree in KiB, peak RSS of its largest process in KiB, stdout)."""
     peak = [0, 0]
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -230,7 +233,7 @@ def main() -> None:
         rows.append(["ccusage: warm (it re-reads all)", f"{ms(stats.median)} (p95 {ms(stats.p95)})", ""])
         notes.append(f"ccusage's daily totals vs the oracle: {ccusage_totals(warm[-1][3], oracle)}")
     print()
-    print_table(["run", "wall", "peak RSS (tree / largest)"], rows)
+    print_table(["run", "wall", "peak memory (tree PSS / largest RSS)"], rows)
     print()
     for note in notes:
         print(f"note: {note}")

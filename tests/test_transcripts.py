@@ -308,3 +308,23 @@ def test_concurrent_scans_in_two_processes_count_each_entry_once(claude: Path) -
     procs = [subprocess.Popen([sys.executable, "-c", probe], env=env, stdout=subprocess.PIPE) for _ in range(2)]
     added = sorted(int(p.communicate(timeout=60)[0]) for p in procs)
     assert ([0, 8000], (8000, 24000, 768000, 0, 0)) == (added, _sums(claude))
+
+
+def test_the_sums_table_uses_the_constants_it_names() -> None:
+    """The SQL that keeps `sums` current groups by the quarter hour and the threshold the module names."""
+    from claude_usage.adapters.transcripts import store
+
+    sql = store._REFRESH[1]
+    assert (True, True) == (
+        f"ts_us / {store.QUARTER_US}," in sql,
+        f"> {store.LONG_CONTEXT_THRESHOLD}," in sql,
+    )
+
+
+def test_a_report_after_an_append_sums_the_new_entries(claude: Path) -> None:
+    """The kept-current sums follow an append into a file already summed, and a copy that replaces another."""
+    write(claude, "p/a.jsonl", assistant(msg_id="a"))
+    write(claude, "p/b.jsonl", assistant(msg_id="b", output_tokens=1))
+    _sums(claude)
+    write(claude, "p/b.jsonl", assistant(msg_id="a", output_tokens=1000), assistant(msg_id="c"), append=True)
+    assert (3, 9, 1097, 0, 0) == _sums(claude)

