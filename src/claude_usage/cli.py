@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "refresh": ("refresh", "take a reading into the shared store within the budget; print nothing"),
     "history": ("history", "past windows: peak, when, time at the limit; export and import"),
     "report": ("report", "token usage and cost from Claude Code's transcripts"),
+    "doctor": ("doctor", "check the set-up (login, endpoint, budget, status line, store, config); fixes to copy"),
 }
 
 EPILOG = """\
@@ -42,6 +43,8 @@ commands:
                          past windows: peak, when, time at the limit; a chart of the weeks
   claude-usage history export (--csv | --json) [--summary] [--since WHEN] [--account KEY]
   claude-usage history import FILE
+  claude-usage doctor [--json] [--no-keychain]
+                         check the set-up; each problem with the fix to copy (exit 0, 3 login, 1 other)
   Each command has its own --help.
 
 keys (live dashboard): q quit · r refresh now · Ctrl+C quit
