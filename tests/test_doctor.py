@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import time
 from datetime import datetime, timedelta, timezone
@@ -99,7 +100,7 @@ def _feed(env: dict[str, str]) -> None:
 def test_a_healthy_set_up_passes_every_check_but_the_clock(
     logged_in: Path, home: Path, standin: StandIn, bin_dir: Path
 ) -> None:
-    """Logged in, status line installed and fed, transcripts, a notifier: all ok (no Date to compare: a warning)."""
+    """Logged in, status line installed and fed, transcripts, a notifier: every check but the clock is ok."""
     env = _env(standin, bin_dir)
     _install(env)
     _feed(env)
@@ -109,8 +110,9 @@ def test_a_healthy_set_up_passes_every_check_but_the_clock(
     notifier.write_text("#!/bin/sh\nexit 0\n")
     notifier.chmod(0o755)
     result, checks = doctor(env)
-    states = {name: check["state"] for name, check in checks.items()}
-    assert ({name: OK for name in NAMES} | {"clock": WARN}, 0) == (states, result.code)
+    # The clock is ok once the HTTP client keeps the reply's Date header; until then it warns: not judged here.
+    states = {name: check["state"] for name, check in checks.items() if name != "clock"}
+    assert ({name: OK for name in NAMES if name != "clock"}, 0) == (states, result.code)
 
 
 def test_the_endpoint_check_sends_one_request(logged_in: Path, standin: StandIn, bin_dir: Path) -> None:
@@ -261,8 +263,7 @@ def test_a_cooldown_in_force_is_a_warning_and_nothing_is_sent(logged_in: Path, b
     assert (0, 1, WARN, WARN) == (result.code, requests, budget["state"], endpoint["state"])
     assert budget["message"].startswith("cooling down after a 429 until ")
     assert endpoint["message"].startswith("not asked: cooling down after a 429 until ")
-    assert endpoint["fix"].startswith("sleep 6")
-    assert endpoint["fix"].endswith(" && claude-usage doctor")
+    assert re.fullmatch(r"sleep (59\d|600) && claude-usage doctor", endpoint["fix"])
 
 
 def test_a_429_to_the_doctors_own_request_is_a_warning(logged_in: Path, bin_dir: Path) -> None:
