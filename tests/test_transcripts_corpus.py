@@ -81,3 +81,24 @@ def test_bad_lines_are_the_oracles(corpus: tuple[Path, Oracle]) -> None:
         index.update(roots, workers=1)
         found = index.bad_lines(roots)[0]
     assert (1, 1) == (oracle.bad_lines, found)
+
+
+def test_sums_by_local_day_equal_the_quarter_hours_cut_in_that_zone(corpus: tuple[Path, Oracle]) -> None:
+    """Summed per day in Kolkata (+05:30) by the index, every (day, model) equals the quarter hours cut there."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Kolkata")
+    root, _ = corpus
+    roots = config_roots(env_for(root))
+    with TranscriptIndex(index_path(os.environ)) as index:
+        index.update(roots, workers=1)
+        by_day = index.groups(roots, days_in=zone)
+        by_quarter = index.groups(roots)
+
+    def cut(groups: list[UsageGroup]) -> dict[tuple[str, str], int]:
+        sums: dict[tuple[str, str], int] = defaultdict(int)
+        for g in groups:
+            sums[(local_date(g.first_us, zone).isoformat(), g.model)] += g.input_tokens + g.output_tokens + g.cache_read
+        return dict(sums)
+
+    assert (cut(by_quarter), True) == (cut(by_day), len(by_day) < len(by_quarter))

@@ -117,27 +117,40 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             print(f"claude-usage: {note}", file=sys.stderr)
         if not roots.dirs:
             print("claude-usage: no Claude config dir with a projects/ folder found", file=sys.stderr)
-        groups = index.groups(
-            roots,
-            minutes=args.kind == "blocks",
-            by_file=args.kind in ("session", "project"),
-            project=args.project,
-            long_context_threshold=table.long_context_threshold,
-        )
         if args.verbose:
             _verbose(index, roots, stats)
-    now = datetime.now(timezone.utc)
-    now_us = int(now.timestamp() * 1_000_000)
-    report = build(args.kind, groups, table=table, tz=tz, now_us=now_us, since=since, until=until)
-    if args.json:
-        _print_json(report, now_us, tz_name)
-    elif args.csv:
-        _print_csv(report)
-    else:
-        from claude_usage.commands.oneshot import console
-        from claude_usage.ui.report import ReportView
+        now = datetime.now(timezone.utc)
+        now_us = int(now.timestamp() * 1_000_000)
 
-        console().print(ReportView(report, tz_name))
+        def report() -> Report:
+            groups = index.groups(
+                roots,
+                minutes=args.kind == "blocks",
+                by_file=args.kind in ("session", "project"),
+                project=args.project,
+                long_context_threshold=table.long_context_threshold,
+                days_in=tz,
+            )
+            return build(args.kind, groups, table=table, tz=tz, now_us=now_us, since=since, until=until)
+
+        if args.json or args.csv:
+
+            def text() -> str:
+                return _json_text(report(), now_us, tz_name) if args.json else _csv_text(report())
+
+            if args.kind == "blocks":  # active or not depends on the time: never from the cache
+                out = text()
+            else:  # a re-run with nothing new prints what the last one printed
+                offset = datetime.now(tz).utcoffset()
+                key = f"{args.kind}|{args.json}|{tz_name}|{offset}|{since}|{until}|{args.project}|{table.version}"
+                out = index.cached(roots, key, text)
+            sys.stdout.write(out)
+            return 0
+        shown = report()
+    from claude_usage.commands.oneshot import console
+    from claude_usage.ui.report import ReportView
+
+    console().print(ReportView(shown, tz_name))
     return 0
 
 
@@ -198,23 +211,24 @@ def _verbose(index: object, roots: object, stats: object) -> None:
             say(f"  … and {total - len(bad):,} more\n")
 
 
-def _print_json(report: Report, now_us: int, tz_name: str) -> None:
+def _json_text(report: Report, now_us: int, tz_name: str) -> str:
     import json
 
     from claude_usage.core.reports import report_json
 
-    json.dump(report_json(report, now_us=now_us, timezone_name=tz_name), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    return json.dumps(report_json(report, now_us=now_us, timezone_name=tz_name), indent=2, ensure_ascii=False) + "\n"
 
 
-def _print_csv(report: Report) -> None:
+def _csv_text(report: Report) -> str:
     import csv
+    import io
 
     from claude_usage.core.pricing import usd
     from claude_usage.core.reports import TOKEN_KEYS, Tokens, iso_utc
 
     extra = ["project", "lastActivity"] if report.kind == "session" else []
-    writer = csv.writer(sys.stdout, lineterminator="\n")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["period", *extra, *TOKEN_KEYS])
 
     def sums(tokens: Tokens) -> list[object]:
@@ -233,3 +247,4 @@ def _print_csv(report: Report) -> None:
         more = [row.project, "" if row.last_us is None else iso_utc(row.last_us)] if extra else []
         writer.writerow([row.period, *more, *sums(row.tokens)])
     writer.writerow(["Total", *([""] * len(extra)), *sums(report.totals)])
+    return out.getvalue()

@@ -15,6 +15,7 @@ Must not import rich; sqlite3 and orjson are imported by the modules of this pac
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from claude_usage.adapters.transcripts.roots import Roots, config_roots
@@ -23,6 +24,8 @@ from claude_usage.adapters.transcripts.store import IndexError_
 if TYPE_CHECKING:
     import sqlite3
     from collections.abc import Callable, Mapping
+    from datetime import tzinfo
+    from typing import Any
 
     from claude_usage.adapters.transcripts.scan import ScanStats
     from claude_usage.core.reports import UsageGroup
@@ -44,6 +47,19 @@ def index_path(env: Mapping[str, str]) -> str:
 
     override = env.get("CLAUDE_USAGE_DATA_DIR")
     return os.path.join(override or user_data_dir(env), INDEX_NAME)  # a str: pathlib costs 8 ms to import
+
+
+def _day_table(conn: sqlite3.Connection, query: str, args: list[object], tz: tzinfo | None) -> None:
+    """`temp.qday`: each quarter hour the query names, with its day in `tz` (a proleptic ordinal)."""
+    from claude_usage.core.reports import local_date
+
+    assert tz is not None  # noqa: S101 - callers pass a zone
+    quarters = [q for (q,) in conn.execute(query, args)]
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS qday (q INTEGER PRIMARY KEY, day INTEGER NOT NULL)")
+    conn.execute("DELETE FROM temp.qday")
+    conn.executemany(
+        "INSERT INTO temp.qday VALUES (?, ?)", [(q, local_date(q * QUARTER_HOUR_US, tz).toordinal()) for q in quarters]
+    )
 
 
 def _numbered(found: list[tuple[str, int, str]]) -> list[tuple[str, str, str]]:
@@ -137,9 +153,11 @@ class TranscriptIndex:
         by_file: bool = False,
         project: str | None = None,
         long_context_threshold: int = 200_000,
+        days_in: tzinfo | None = None,
     ) -> list[UsageGroup]:
-        """Sums of the counted entries of the listed roots per quarter hour (minute when `minutes`), model
-        and price tier, and per file (project and session filled in) when `by_file`."""
+        """Sums of the counted entries of the listed roots per quarter hour (minute when `minutes`; the
+        local day in `days_in` when given), model and price tier, and per file (project and session filled
+        in) when `by_file`. Days summed here are ~20x fewer rows to fetch than quarter hours."""
         from claude_usage.adapters.transcripts import store
         from claude_usage.core.reports import UsageGroup
 
@@ -152,7 +170,16 @@ class TranscriptIndex:
         if project is not None:  # as shown, or without its leading "-" (which argparse takes for an option)
             where += " AND project IN (?, '-' || ?)"
             args.extend((project, project))
-        if not minutes and long_context_threshold == store.LONG_CONTEXT_THRESHOLD:  # the kept-current sums
+        day_key = ""
+        if days_in is not None and not minutes and long_context_threshold == store.LONG_CONTEXT_THRESHOLD:
+            day_key = f"{days_in!r}|{datetime.now(days_in).utcoffset()}"
+            file_col = "s.file_id" if by_file else "0"
+            sql = (
+                f"SELECT d.day, s.model, s.long, {file_col}, sum(n), sum(input), sum(output), sum(c5), sum(c1),"  # noqa: S608
+                " sum(cr), min(first), max(last) FROM sums s JOIN temp.qday d ON d.q = s.q"
+                f" WHERE s.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
+            )
+        elif not minutes and long_context_threshold == store.LONG_CONTEXT_THRESHOLD:  # the kept-current sums
             if by_file:
                 sql = f"SELECT q, model, long, file_id, n, input, output, c5, c1, cr, first, last FROM sums WHERE file_id IN ({where})"  # noqa: S608, E501
             else:
@@ -170,9 +197,15 @@ class TranscriptIndex:
                 " sum(e.cache_read), min(e.ts_us), max(e.ts_us)"
                 f" FROM entry e WHERE e.kept = 1 AND e.file_id IN ({where}) GROUP BY 1, 2, 3, 4"
             )
-        key = f"groups|{grain}|{shift}|{long_context_threshold}|{by_file}|{project}|{self._listed}"
+        key = f"groups|{grain}|{shift}|{long_context_threshold}|{by_file}|{project}|{self._listed}|{day_key}"
+
+        def compute() -> list[tuple[Any, ...]]:
+            if day_key:
+                _day_table(conn, f"SELECT DISTINCT q FROM sums WHERE file_id IN ({where})", args, days_in)  # noqa: S608
+            return conn.execute(sql, args).fetchall()
+
         with store.seam(self.path, "read"):
-            found = store.cached(conn, key, lambda: conn.execute(sql, args).fetchall())
+            found = store.cached(conn, key, compute)
             names = {}
             if by_file:
                 names = {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, project, session FROM file")}
@@ -193,6 +226,16 @@ class TranscriptIndex:
             )
             for row in found
         ]
+
+    def cached(self, roots: Roots, key: str, compute: Callable[[], str]) -> str:
+        """`compute()`, or what it returned before while the listed roots' entries have not changed since."""
+        from claude_usage.adapters.transcripts import store
+
+        conn = self._connection(roots)
+        if conn is None:
+            return compute()
+        with store.seam(self.path, "read"):
+            return store.cached(conn, f"text|{self._listed}|{key}", compute)
 
     def bad_lines(self, roots: Roots, limit: int = 200) -> tuple[int, list[tuple[str, str, str]]]:
         """(how many bad lines the listed roots' files have, the first `limit` as (path, where, reason)):

@@ -42,7 +42,7 @@ import os
 import sqlite3  # noqa: TID253 - this package owns the transcript index file
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from claude_usage.errors import UnavailableError
 
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
     from claude_usage.adapters.transcripts.lines import Entry
 
+_T = TypeVar("_T")
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x43555478  # "CUTx"
 BUSY_TIMEOUT_S = 30.0
@@ -244,22 +245,23 @@ def generation(conn: sqlite3.Connection) -> int:
     return int(found[0]) if found is not None else 0
 
 
-def cached(conn: sqlite3.Connection, key: str, compute: Callable[[], list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+def cached(conn: sqlite3.Connection, key: str, compute: Callable[[], _T]) -> _T:
     """`compute()`'s rows, from the cache when they were stored at the current generation (else stored)."""
     import marshal
 
     now = generation(conn)
     found = conn.execute("SELECT generation, data FROM cache WHERE key = ?", (key,)).fetchone()
     if found is not None and found[0] == now:
-        rows: list[tuple[Any, ...]] = marshal.loads(found[1])  # noqa: S302 - our own 0600 file, plain values
-        return rows
+        kept: _T = marshal.loads(found[1])  # noqa: S302 - our own 0600 file, plain values
+        return kept
     rows = compute()
     try:
         conn.execute("PRAGMA busy_timeout = 50")  # a cache is not worth waiting for a scan
         with transaction(conn):
             if generation(conn) == now:
                 conn.execute("DELETE FROM cache WHERE generation != ?", (now,))
-                conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, now, marshal.dumps(rows)))
+                data = marshal.dumps(rows)  # type: ignore[arg-type]  # str, or lists of tuples of str and int
+                conn.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)", (key, now, data))
     except sqlite3.OperationalError:
         pass  # busy or read-only: computed again next time
     finally:
