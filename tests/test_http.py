@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
@@ -374,3 +375,12 @@ def failing_replies() -> Iterator[Reply]:
 def test_token_in_no_error_message(server: Server, reply: Reply) -> None:
     """No error message carries the token, even when the server echoes it."""
     assert TOKEN not in str(failure(server, reply))
+
+
+def test_client_keeps_the_servers_date(standin: StandIn) -> None:
+    """After a reply, the client holds the server's `Date` (doctor compares our clock with it)."""
+    with UsageClient(standin.url, user_agent=UA) as client:
+        client.fetch(Secret("sk-ant-oat01-" + "x" * 40))
+        found = client.last_reply_date
+    now = datetime.now(timezone.utc)
+    assert (True, True) == (found is not None, found is not None and abs((now - found).total_seconds()) < 60)

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -237,6 +237,7 @@ class UsageClient:
         self.url = f"{self.base_url}{USAGE_PATH}"
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.last_reply_date: datetime | None = None  # the server's `Date` of its last reply (clock sanity)
         self._clock: Clock = clock or SystemClock()
         if not _HEADER_TEXT.fullmatch(user_agent):
             raise CommandLineError("the User-Agent must be printable ASCII (it is sent as a header)")
@@ -386,6 +387,7 @@ class UsageClient:
         return BadReply(f"{self.url} sent a reply over {MAX_BODY_BYTES // 1024} KiB (HTTP {status}); refused")
 
     def _interpret(self, response: httpx.Response, body: bytes, bearer: str) -> dict[str, Any]:
+        self.last_reply_date = _reply_date(response.headers.get("Date"))
         status = response.status_code
         parsed = _json(body)
         message = _error_message(parsed, bearer)
@@ -570,3 +572,16 @@ def _one_line(text: str, secret: str = "", *, limit: int = MAX_MESSAGE_CHARS) ->
     text = text[: 8 * limit + 2 * len(secret)]  # bounds the work below; the rest would be cut anyway
     text = redact(text, secrets=(secret,) if secret else ())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reply_date(value: str | None) -> datetime | None:
+    """The HTTP `Date` header as an aware UTC datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime  # only when a reply came: never on the store path
+
+    try:
+        found = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return found.astimezone(timezone.utc) if found.tzinfo is not None else found.replace(tzinfo=timezone.utc)
