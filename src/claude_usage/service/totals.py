@@ -110,6 +110,9 @@ class TranscriptTotals:
         while not stop.is_set():
             try:
                 self.refresh()
+            except Exception as exc:  # noqa: BLE001 - the server never dies of a transcript it cannot read
+                if self.on_notice is not None:
+                    self.on_notice(f"transcripts not counted this time: unexpected error ({type(exc).__name__})")
             finally:
                 self.ready.set()
             stop.wait(self.every_s)
