@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "refresh": ("refresh", "take a reading into the shared store within the budget; print nothing"),
     "history": ("history", "past windows: peak, when, time at the limit; export and import"),
     "report": ("report", "token usage and cost from Claude Code's transcripts"),
+    "config": ("config", "the alerts' config file: `config path`, `config init`"),
     "serve": ("serve", "poll like the dashboard and serve /metrics (Prometheus), /api/usage and a page"),
     "doctor": ("doctor", "check the set-up (login, endpoint, budget, status line, store, config); fixes to copy"),
 }
