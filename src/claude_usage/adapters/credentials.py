@@ -62,6 +62,15 @@ _FALSY = frozenset({"", "0", "false", "no", "off"})
 _KEYCHAIN_LOCK = allocate_lock()
 
 
+_KIND = re.compile(r"sk-ant-[a-z]{2,8}\d{2}(?=-)")
+
+
+def token_kind(token: str) -> str | None:
+    """`sk-ant-oat01` for an `sk-ant-oat01-…` token: the part before its secret; None for any other shape."""
+    found = _KIND.match(token)
+    return found.group(0) if found else None
+
+
 class Secret:
     """An access token that never shows itself: `repr` and `str` give a fingerprint prefix only.
 
@@ -74,6 +83,11 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         object.__setattr__(self, "_value", value)
+
+    @property
+    def kind(self) -> str | None:
+        """`sk-ant-oat01` for an `sk-ant-oat01-…` token (the part before its secret); None for any other shape."""
+        return token_kind(self._value)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")

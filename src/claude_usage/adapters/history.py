@@ -428,6 +428,18 @@ def _connect(path: Path, busy_s: float) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True, timeout=busy_s, isolation_level=None, check_same_thread=False)
 
 
+def inspect(path: Path) -> tuple[str, int]:
+    """`(state, user_version)` of a history file, checked without opening it for use (for `doctor`).
+
+    States as `_inspect` has them; raises HistoryBusy or HistoryError when the file cannot be looked at.
+    """
+    with _seam(path, "check"):
+        state, conn, version = _inspect(path, BUSY_TIMEOUT_S)
+        if conn is not None:
+            conn.close()
+    return state, version
+
+
 def _inspect(path: Path, busy_s: float) -> tuple[str, sqlite3.Connection | None, int]:
     """(state, connection when the file is SQLite, user_version).
 

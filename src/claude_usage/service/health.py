@@ -207,10 +207,7 @@ def check_history(env: Mapping[str, str]) -> Check:
         return Check("history", OK, f"no history yet at {path}: the first reading starts one")
     rescue = "claude-usage history"
     try:
-        with history._seam(path, "check"):
-            state, conn, version = history._inspect(path, history.BUSY_TIMEOUT_S)
-            if conn is not None:
-                conn.close()
+        state, version = history.inspect(path)
     except history.HistoryBusy:
         return Check("history", WARN, f"{path} is locked by another process: not checked", "claude-usage doctor")
     except history.HistoryError as exc:

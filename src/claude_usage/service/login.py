@@ -8,7 +8,6 @@ for the stored login. Of the token only its kind (`sk-ant-oat01`) is ever named.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.adapters.credentials import ENV_TOKEN, PROFILE_SCOPE, CredentialReader
@@ -26,29 +25,26 @@ if TYPE_CHECKING:
 SCOPES_VAR = "CLAUDE_CODE_OAUTH_SCOPES"
 DEFAULT_ENV_SCOPES = ("user:inference",)  # what Claude Code (and adapters/credentials.py) assume without SCOPES_VAR
 
-_KIND = re.compile(r"(sk-ant-([a-z]{2,8})\d{2})-")
 _KINDS = {"oat": "an OAuth access token", "ort": "a refresh token", "api": "an API key", "admin": "an admin key"}
 _NOT_OAUTH = frozenset({"ort", "api", "admin"})
 
 
-def token_kind(token: str) -> str | None:
-    """`sk-ant-oat01` for an `sk-ant-oat01-…` token: the part before its secret; None for any other shape."""
-    found = _KIND.match(token)
-    return found.group(1) if found else None
+def _family(kind: str | None) -> str | None:
+    """`oat` of `sk-ant-oat01`."""
+    return kind.split("-")[2].rstrip("0123456789") if kind else None
 
 
-def _kind_text(token: str) -> str:
+def _kind_text(kind: str | None) -> str:
     """`sk-ant-oat01, an OAuth access token`: never a character after the kind."""
-    found = _KIND.match(token)
-    if found is None:
+    if kind is None:
         return "a token of an unknown kind"
-    return f"{found.group(1)}, {_KINDS.get(found.group(2), 'a token')}"
+    return f"{kind}, {_KINDS.get(_family(kind) or '', 'a token')}"
 
 
-def _wrong_kind(token: str) -> str | None:
+def _wrong_kind(kind: str | None) -> str | None:
     """What the token is when it is plainly not an OAuth access token (an API key, a refresh token)."""
-    found = _KIND.match(token)
-    return _KINDS[found.group(2)] if found and found.group(2) in _NOT_OAUTH else None
+    family = _family(kind)
+    return _KINDS[family] if family in _NOT_OAUTH else None
 
 
 class Login(NamedTuple):
@@ -119,23 +115,23 @@ def check_login(env: Mapping[str, str], reader: CredentialReader, now: datetime)
 
 
 def _judge(env: Mapping[str, str], creds: Credentials, now: datetime, unusable_env: bool) -> Login:
-    token = creds.token.reveal()  # only its kind is shown (the part before the secret), never more
+    kind = creds.token.kind  # only its kind is shown (the part before the secret), never more
     where = ENV_TOKEN if creds.from_env else f"a login in {creds.source}"
     plan = f"; {creds.plan}" if creds.plan else ""
-    wrong = _wrong_kind(token)
+    wrong = _wrong_kind(kind)
     if wrong is not None:
         fix = f"unset {ENV_TOKEN}" if creds.from_env else LOGIN_FIX
         blocked = f"the token is {wrong} (see credentials)"
         found = Check(
             "credentials",
             FAIL,
-            f"{where} holds {wrong} ({token_kind(token)}), not an OAuth access token: it cannot read usage",
+            f"{where} holds {wrong} ({kind}), not an OAuth access token: it cannot read usage",
             fix,
             auth=True,
         )
         checks = (found, _unchecked("token_expiry", blocked, fix), _unchecked("scopes", blocked, fix))
         return Login(checks, None, blocked, fix)
-    found = _credentials_check(creds, f"{where} ({_kind_text(token)}{plan})")
+    found = _credentials_check(creds, f"{where} ({_kind_text(kind)}{plan})")
     expiry = _expiry_check(creds, now)
     scopes = _env_scopes_check(env, creds, "") if unusable_env else _scopes_check(creds)
     if scopes.state == FAIL:
