@@ -8,6 +8,7 @@ import sys
 import textwrap
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -328,3 +329,29 @@ def test_a_report_after_an_append_sums_the_new_entries(claude: Path) -> None:
     _sums(claude)
     write(claude, "p/b.jsonl", assistant(msg_id="a", output_tokens=1000), assistant(msg_id="c"), append=True)
     assert (3, 9, 1097, 0, 0) == _sums(claude)
+
+
+def test_the_mapped_reader_finds_what_the_buffered_one_finds(claude: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through small memory-mapped windows (lines longer than a window, a cut line, an unfinished last
+    line), the fast reader returns the same entries, bad lines, end and first bytes as the buffered one."""
+    monkeypatch.setattr(lines, "WINDOW", 8192)
+    monkeypatch.setattr(lines, "BLOCK", 5000)
+    long_one = assistant(msg_id="long")
+    long_one["message"]["content"] = [{"type": "text", "text": "w" * 20_000}]
+    body: list[dict[str, Any] | str] = [
+        user("u" * 3000),
+        assistant(msg_id="a"),
+        user("v" * 30_000),
+        long_one,
+        '{"usage":{"cut',
+        assistant(msg_id="b"),
+    ]
+    path = write(claude, "p/s.jsonl", *(body * 3))
+    with open(path, "ab") as f:
+        f.write(encode(assistant(msg_id="c"))[:-30])
+    size = path.stat().st_size
+    buffered = lines.read_range(str(path), 0, size, False)
+    assert ((3, 3, True), buffered) == (  # a, long, b (three copies each), three cut lines
+        (len(buffered[0]), len(buffered[1]), buffered[2] < size),
+        lines.read_range(str(path), 0, size, True),
+    )
