@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report", "token usage and cost from Claude Code's transcripts"),
     "config": ("config", "the alerts' config file: `config path`, `config init`"),
     "serve": ("serve", "poll like the dashboard and serve /metrics (Prometheus), /api/usage and a page"),
+    "watch": ("watch", "headless: poll, fire the alerts, log each event; --install-service for systemd/launchd"),
     "doctor": ("doctor", "check the set-up (login, endpoint, budget, status line, store, config); fixes to copy"),
 }
 

@@ -1,0 +1,173 @@
+"""`claude-usage watch`: headless polling and alerts, for a login session, a systemd user service or launchd.
+
+A poller like the live dashboard's (same budget, same interval floors; it keeps the heartbeat, so the status
+lines trust its cadence), the alert rules on every reading, and one line per event on stderr and in a
+rotating log file in the user state dir: its start and stop, every alert fired, every failed reading. SIGTERM,
+SIGINT and SIGHUP stop it cleanly (exit 0). `--install-service` writes a unit instead (commands/watch_service.py).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from claude_usage.commands import alerting, wiring
+
+if TYPE_CHECKING:
+    import argparse
+    import threading
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from types import FrameType
+
+    from claude_usage.adapters.config import AlertsConfig
+    from claude_usage.commands.wiring import Session
+    from claude_usage.service.poller import Change
+
+    Say = Callable[[str, str], None]
+
+DESCRIPTION = (
+    "Watch your usage headless: poll within the shared budget, fire the alerts (desktop, your command) and log "
+    "one line per event to stderr and to a log file. For a login session, systemd or launchd."
+)
+JOIN_S = 2.0  # at the stop: how long to wait for a poll or a delivery under way
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--interval",
+        type=wiring.seconds,
+        metavar="SECONDS",
+        help="seconds between readings (default 60; at least 10 against a remote endpoint, 1 against a loopback one)",
+    )
+    alerting.add_alert_options(parser)
+    parser.add_argument(
+        "--install-service",
+        action="store_true",
+        help="write a systemd user unit (Linux) or a LaunchAgent (macOS) running this watch, start nothing, and "
+        "print how to start it",
+    )
+    parser.add_argument("--force", action="store_true", help="with --install-service: replace an existing unit")
+    parser.add_argument(
+        "--min-spacing",
+        type=wiring.seconds,
+        metavar="SECONDS",
+        help="no two requests for an account, from any process, closer than this (default 30, or "
+        "$CLAUDE_USAGE_MIN_SPACING; at least 10 remote, 1 loopback)",
+    )
+    parser.add_argument(
+        "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
+    )
+    parser.add_argument("--demo", action="store_true", help="watch the built-in simulated account (no login needed)")
+
+
+def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
+    config = alerting.load_config(args, env)
+    alerts = alerting.with_flags(config.alerts, args)
+    if args.install_service:
+        from claude_usage.commands import watch_service
+
+        return watch_service.install(args, env)
+    from claude_usage.adapters.eventlog import EventLog, log_path
+
+    with Stopping() as stop:
+        log = EventLog(log_path(env, "watch"), stream=sys.stderr)
+        try:
+            with wiring.session(args, env) as session:
+                try:
+                    _watch(session, alerts, env, log.say, stop, source=config.source, log=log.path)
+                finally:
+                    log.say("stop", f"on {stop.reason}" if stop.reason else "on an error")
+        finally:
+            log.close()
+    return 0
+
+
+class Stopping:
+    """Inside, SIGTERM, SIGINT and SIGHUP set an event (the main thread notices) instead of killing or raising."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.event: threading.Event = threading.Event()
+        self.reason: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Stopping:
+        for name in ("SIGTERM", "SIGINT", "SIGHUP"):
+            number = getattr(signal, name, None)
+            if number is not None:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.reason is None:
+            self.reason = signal.Signals(signum).name
+        self.event.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for number, action in self._previous.items():
+            signal.signal(number, action)
+
+
+def _watch(
+    session: Session,
+    alerts: AlertsConfig,
+    env: Mapping[str, str],
+    say: Say,
+    stop: Stopping,
+    *,
+    source: Path | None,
+    log: Path | None,
+) -> None:
+    import os
+    import threading
+
+    from claude_usage.service.poller import Poller
+
+    reader = session.reader
+    poller = Poller(reader, interval_s=session.interval_s, floor_s=session.floor_s)
+    evaluator = alerting.evaluator(reader, alerts, env, say=say)
+    poller.subscribe(evaluator.on_change)
+    poller.subscribe(Outcomes(say, stop.event))
+    say(
+        "start",
+        f"watching account {reader.name} every {session.interval_s:g} s (pid {os.getpid()}); "
+        f"{alerting.describe(evaluator)}; config {source or 'none (the defaults)'}; log {log or 'stderr only'}",
+    )
+    wake = threading.Event()
+    worker = threading.Thread(target=poller.run_forever, args=(stop.event, wake), name="poller", daemon=True)
+    worker.start()
+    try:
+        while not stop.event.wait(1.0):
+            poller.watch_store()  # numbers other processes wrote (status lines) are readings too
+    finally:
+        stop.event.set()
+        wake.set()
+        worker.join(JOIN_S)
+        evaluator.close(JOIN_S)
+
+
+class Outcomes:
+    """Logs every failed reading, and the first good one (and the first after failures)."""
+
+    def __init__(self, say: Say, stopped: threading.Event) -> None:
+        self.say = say
+        self.stopped = stopped
+        self.failing = True  # until the first good reading
+
+    def __call__(self, change: Change) -> None:
+        previous, current = change.previous, change.current
+        if not previous.in_flight or current.in_flight or self.stopped.is_set():
+            return  # not the end of a poll, or a poll cut short by the stop
+        if current.problem is not None:
+            self.say("error", f"reading failed ({current.problem_kind or 'unavailable'}): {current.problem}")
+            self.failing = True
+        elif self.failing and current.snapshot is not None:
+            from claude_usage.core import fmt
+
+            windows = current.snapshot.usage.windows
+            shown = ", ".join(f"{w.key} {fmt.percent_text(w.utilization)}" for w in windows) or "no limits"
+            self.say("ok", f"reading: {shown}")
+            self.failing = False
