@@ -1,13 +1,16 @@
 """`claude-usage` (the default row): the live dashboard; `--once` and `--json` for one reading.
 
-Without a terminal to redraw in (a pipe, CI), the dashboard draws one reading, like `--once`.
+Without a terminal to redraw in (a pipe, CI), the dashboard draws one reading, like `--once`. The live
+dashboard fires the alerts too (the process's one evaluator; the bell rings in its terminal) and logs them to
+`dashboard.log` in the user state dir: its screen is the terminal. A malformed config file stops the live
+dashboard (exit 2); a one-shot says so once on stderr and goes on with the defaults.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claude_usage.commands import wiring
+from claude_usage.commands import alerting, wiring
 
 if TYPE_CHECKING:
     import argparse
@@ -28,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "endpoint, 1 against a loopback one)",
     )
     wiring.add_reading_options(parser)
+    alerting.add_alert_options(parser)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -35,13 +39,24 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
     with wiring.session(args, env) as session:
         if args.json or args.once:
+            alerting.warn_if_malformed(args, env)
             return oneshot.run(session.reader, args)
         console = oneshot.console()
         if not console.is_terminal:
             args.once = True  # no terminal to redraw in place: draw one reading, like --once
+            alerting.warn_if_malformed(args, env)
             return oneshot.run(session.reader, args)
+        alerts = alerting.with_flags(alerting.load_config(args, env).alerts, args)
+        from claude_usage.adapters.eventlog import EventLog, log_path
         from claude_usage.service.poller import Poller
         from claude_usage.ui import dashboard
 
         poller = Poller(session.reader, interval_s=session.interval_s, floor_s=session.floor_s)
-        return dashboard.run(poller, console=console, demo=session.demo)
+        log = EventLog(log_path(env, "dashboard"))  # the screen is the terminal's: the file only
+        evaluator = alerting.evaluator(session.reader, alerts, env, say=log.say, ring=console.bell)
+        poller.subscribe(evaluator.on_change)
+        try:
+            return dashboard.run(poller, console=console, demo=session.demo)
+        finally:
+            evaluator.close(1.0)  # a delivery still under way is not worth holding up `q`
+            log.close()
