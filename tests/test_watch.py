@@ -170,6 +170,24 @@ def test_thresholds_flag_replaces_the_defaults(env: dict[str, str], watches: lis
     assert ["alert at 40%"] == re.findall(r"alert at \d+%", "\n".join(lines))
 
 
+def test_the_demos_alerts_reach_only_a_command_given_on_the_command_line(
+    env: dict[str, str], home: Path, tmp_path: Path, watches: list[Watch]
+) -> None:
+    """With --demo, neither the desktop nor the config's command hears of the simulated account; --alert-command
+    does, with account "demo"."""
+    configured, given = tmp_path / "configured.jsonl", tmp_path / "given.jsonl"
+    config = home / ".config" / "claude-usage" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[alerts]\ncommand = {json.dumps(stdin_command(tmp_path, configured))}\n")
+    watch = Watch("--demo", "--thresholds", "5", "--alert-command", " ".join(stdin_command(tmp_path, given)), env=env)
+    watches.append(watch)
+    watch.wait_for(watch.logged("threshold"))
+    watch.wait_for(lambda lines: given.exists())
+    watch.stop()
+    accounts = {json.loads(line)["account"] for line in given.read_text().splitlines()}
+    assert (False, [], {"demo"}) == (configured.exists(), recorded(tmp_path / "notify.log"), accounts)
+
+
 def test_each_line_begins_with_the_local_time_and_the_rule(env: dict[str, str], watches: list[Watch]) -> None:
     """Every line on stderr is `YYYY-MM-DD HH:MM:SS KIND …`, the time local and within the run."""
     with StandIn(Script(Reply(200, usage(85.0)))) as api:

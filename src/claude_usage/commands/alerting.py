@@ -1,7 +1,8 @@
 """The alert options of the live faces (`watch`, the dashboard), the config they read, and one evaluator.
 
 `--alert-command`, `--thresholds`, `--no-desktop` and `--config` override the config file's `[alerts]`; the
-evaluator gets the channels that are on (desktop, the dashboard's bell, the user's command). Light at module
+evaluator gets the channels that are on (desktop, the dashboard's bell, the user's command). With `--demo`,
+alerts about the simulated account go to the bell and to a command given with `--alert-command` only. Light at module
 level: the config, the channels and the service load when called.
 """
 
@@ -105,6 +106,10 @@ def with_flags(alerts: AlertsConfig, args: argparse.Namespace) -> AlertsConfig:
             raise ConfigError(f"--alert-command: {exc}") from None
     if args.no_desktop:
         alerts = alerts._replace(desktop=False)
+    if args.demo:
+        # Simulated numbers must not reach a real desktop or the config's webhook: the bell, and a command
+        # given on this command line, only.
+        alerts = alerts._replace(desktop=False, command=alerts.command if args.alert_command is not None else None)
     return alerts
 
 
@@ -117,6 +122,7 @@ def evaluator(
     ring: Callable[[], None] | None = None,
 ) -> Evaluator:
     """The one evaluator of this process, started, with the channels that are on (the bell only with `ring`)."""
+    from claude_usage.adapters.account import DEMO
     from claude_usage.adapters.notify import Bell, Channel, Command, Desktop, Dispatcher
     from claude_usage.service.alerts import Evaluator, alert_store
 
@@ -131,7 +137,7 @@ def evaluator(
         alert_store(reader.store.root),
         alerts,
         Dispatcher(channels, say),
-        account_name=reader.name,
+        account_name="demo" if reader.fixed_key == DEMO else reader.name,
         clock=reader.clock,
         say=say,
     ).start()
