@@ -85,8 +85,8 @@ class Served:
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         return get(self.url + path, headers)
 
-    def json(self, path: str = "/api/usage") -> Any:
-        status, _, body = self.get(path)
+    def json(self, path: str = "/api/usage", headers: dict[str, str] | None = None) -> Any:
+        status, _, body = self.get(path, headers)
         assert 200 == status, body
         return json.loads(body)
 
