@@ -1,14 +1,15 @@
 """`claude-usage report` on a generated config dir, beside ccusage, every total checked against the oracle.
 
-    python -m benchmarks.scan [--size 100M|1G] [--dir DIR] [--runs 10] [--appends 5] [--ccusage PATH]
+    python -m benchmarks.scan [--size 100M|1G] [--dir DIR] [--runs 10] [--appends 5] [--cold-runs 3]
+                              [--ccusage PATH]
 
 Generates (once, kept under DIR) a realistic config dir of the given size with benchmarks/transcripts_corpus.py,
 whose oracle knows every exact total. Then, each as a whole process (`claude-usage report daily --json`,
 the console script next to this interpreter), with a fresh data dir for the first:
 
 - cold: an empty index and the page cache dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`; said when
-  not permitted), wall time and peak memory, sampled every 5 ms: the process tree's PSS (the worker
-  processes count, pages they share once) and the largest process's RSS;
+  not permitted), --cold-runs times alternating with ccusage (median, range), and the peak memory, sampled
+  every 5 ms: the process tree's PSS (the workers count, pages they share once) and the largest RSS;
 - warm: re-runs with nothing changed (median, p95 of --runs);
 - append: 1 MB of new turns appended to a session file, then a run (median of --appends);
 - exact: the daily report's (day, model) sums, the project and model reports, the session report and
@@ -16,7 +17,8 @@ the console script next to this interpreter), with a fresh data dir for the firs
 
 ccusage (the Rust binary of ccusage 20, found with --ccusage, on PATH or in ./node_modules/.bin; install
 it with `npm install ccusage@20.0.24`) runs on the same corpus with `daily --json --offline` (never the
-network): cold, warm, and after the appends; its totals are compared with the oracle too. Prints numbers;
+network): cold (alternating with ours) and warm (it keeps no index: every run reads it all); its totals are
+compared with the oracle too. Prints numbers;
 asserts nothing.
 """
 
@@ -163,6 +165,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=10, help="warm re-runs")
     parser.add_argument("--appends", type=int, default=5, help="1 MB appends, each followed by a run")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold runs of each, alternately (median)")
     parser.add_argument("--ccusage", help="the ccusage executable (default: on PATH or ./node_modules/.bin)")
     args = parser.parse_args()
     print_machine()
@@ -192,12 +195,30 @@ def main() -> None:
     rows: list[list[str]] = []
     notes: list[str] = []
 
-    shutil.rmtree(base / "data", ignore_errors=True)
-    why = drop_caches()
+    ccusage = find_ccusage(args.ccusage)
+    theirs = [ccusage, "daily", "--json", "--offline"] if ccusage else []
+    cold_ours: list[tuple[float, int, int, str]] = []
+    cold_theirs: list[tuple[float, int, int, str]] = []
+    for _ in range(args.cold_runs):  # alternately, so that other work on the machine hits both alike
+        shutil.rmtree(base / "data", ignore_errors=True)
+        why = drop_caches()
+        cold_ours.append(measure(ours, env))
+        if theirs:
+            drop_caches()
+            cold_theirs.append(measure(theirs, env))
     if why:
         notes.append(why)
-    wall, tree, largest, _ = measure(ours, env)
-    rows.append(["ours: cold (empty index)", f"{wall:.2f} s", f"{tree / 1024:.0f} / {largest / 1024:.0f} MiB"])
+    for name, runs in (("ours", cold_ours), ("ccusage", cold_theirs)):
+        if runs:
+            stats = summarize([r[0] for r in runs])
+            tree, largest = max(r[1] for r in runs) / 1024, max(r[2] for r in runs) / 1024
+            rows.append(
+                [
+                    f"{name}: cold" + (" (empty index)" if name == "ours" else ""),
+                    f"{stats.median:.2f} s ({stats.min:.2f}-{stats.max:.2f})",
+                    f"{tree:.0f} / {largest:.0f} MiB",
+                ]
+            )
     problems = check_ours(env, oracle)
     warm = [measure(ours, env) for _ in range(args.runs)]
     stats = summarize([w[0] for w in warm])
@@ -220,14 +241,9 @@ def main() -> None:
         rows.append(["ours: after a 1 MB append", f"{ms(stats.median)} (p95 {ms(stats.p95)})", f"{rss:.0f} MiB"])
         problems += check_ours(env, oracle)
 
-    ccusage = find_ccusage(args.ccusage)
-    if ccusage is None:
+    if not theirs:
         notes.append("ccusage not found (install it with `npm install ccusage@20.0.24`): measured ours alone")
     else:
-        theirs = [ccusage, "daily", "--json", "--offline"]
-        drop_caches()
-        wall, tree, largest, _ = measure(theirs, env)
-        rows.append(["ccusage: cold", f"{wall:.2f} s", f"{tree / 1024:.0f} / {largest / 1024:.0f} MiB"])
         warm = [measure(theirs, env) for _ in range(max(3, args.runs // 3))]
         stats = summarize([w[0] for w in warm])
         rows.append(["ccusage: warm (it re-reads all)", f"{ms(stats.median)} (p95 {ms(stats.p95)})", ""])
