@@ -11,21 +11,27 @@ frame, and what it costs while idle.
     after its first 5 s (start-up excluded); its own process (the Python one: the pane `exec`s it, and
     /proc is walked to make sure) is sampled every few seconds: CPU time from /proc/<pid>/stat
     (utime + stime, all threads) and RSS from /proc/<pid>/status (VmRSS, VmHWM). Linux only.
+(c) One second's redraw, in process (`--part tick`, not in `both`): `--ticks` consecutive seconds of the
+    idle dashboard at 100x30 (a reading each minute, ages and countdowns ticking), each drawn by the live
+    loop's painter (rows rebuilt, only changed rows rendered and written) and, for comparison, rendered whole
+    through Rich as the loop did before. Hot caches: the idle figure of (b) is what counts.
 
 Targets (issue 3): first full frame ≤ 0.5 s; idle ≤ 0.2% of one core and ≤ 45 MiB RSS, no growth.
 Prints median, p95, runs and the machine; asserts nothing.
 
-    .venv/bin/python -m benchmarks.live [--runs 10] [--seconds 300] [--part frame|idle|both]
+    .venv/bin/python -m benchmarks.live [--runs 10] [--seconds 300] [--part frame|idle|both|tick]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from benchmarks._common import (
@@ -33,6 +39,7 @@ from benchmarks._common import (
     bench_home,
     clean_env,
     console_script,
+    fresh_fixture,
     interrupt_on_signals,
     ms,
     new_account,
@@ -259,6 +266,53 @@ def bench_idle(bench: Bench, argv: list[str], seconds: float, every: float, warm
         print(f"warning: the last screen no longer showed {FULL_FRAME_MARK}:\n{screen}")
 
 
+def bench_tick(ticks: int) -> None:
+    """(c) Per-second redraw cost in process: the row painter against a whole-screen Rich render."""
+    from rich.console import Console
+
+    from claude_usage.core.wire import parse_usage
+    from claude_usage.ui.dashboard import InPlace
+    from claude_usage.ui.widgets import Dashboard, Frame
+
+    start = datetime.now(timezone.utc)
+    reply = fresh_fixture("max-typical")
+    frames = []
+    for second in range(ticks):
+        read_at = start + timedelta(seconds=second - second % 60)
+        frames.append(
+            Frame(
+                usage=parse_usage(reply, observed_at=read_at),
+                now=start + timedelta(seconds=second),
+                tz=timezone.utc,
+                plan="Max 5x",
+                live=True,
+                updated_at=read_at,
+                next_due=read_at + timedelta(seconds=60),
+            )
+        )
+    console = Console(
+        file=io.StringIO(), width=100, height=30, force_terminal=True, color_system="truecolor", legacy_windows=False
+    )
+    options = console.options.update_dimensions(100, 30)
+    full, painted, written = [], [], []
+    with InPlace(console) as screen:
+        for frame in frames:
+            began = time.perf_counter()
+            console.render_lines(Dashboard(frame), options, pad=True)
+            full.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            screen.draw(Dashboard(frame))
+            painted.append(time.perf_counter() - began)
+            written.append(len(screen.written))
+    rows = []
+    for label, samples in (("whole screen through Rich (before)", full), ("changed rows only (now)", painted)):
+        stats = summarize(samples[1:])  # the first draw renders every row
+        rows.append([label, f"{stats.median * 1e6:.0f} µs", f"{stats.p95 * 1e6:.0f} µs", str(stats.runs)])
+    print(f"(c) one second's redraw in process, 100x30, {ticks} ticks (a reading each minute)")
+    print_table(["measure", "median", "p95", "ticks"], rows)
+    print(f"rows written per tick: median {summarize([float(n) for n in written[1:]]).median:g} of 30")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=10, help="launches timed for the first frame (default 10)")
@@ -267,14 +321,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=float, default=5, help="start-up seconds left out of the idle figures (default 5)"
     )
-    parser.add_argument("--part", choices=("frame", "idle", "both"), default="both")
+    parser.add_argument("--ticks", type=int, default=600, help="seconds of redraw timed by --part tick (default 600)")
+    parser.add_argument("--part", choices=("frame", "idle", "both", "tick"), default="both")
     parser.add_argument(
         "--module", action="store_true", help="run `python -m claude_usage` instead of the console script"
     )
     args = parser.parse_args(argv)
-    if args.runs < 1 or args.seconds <= 0 or args.every <= 0 or args.warmup < 0:
-        parser.error("--runs, --seconds and --every must be positive, --warmup not negative")
+    if args.runs < 1 or args.seconds <= 0 or args.every <= 0 or args.warmup < 0 or args.ticks < 2:
+        parser.error("--runs, --seconds and --every must be positive, --warmup not negative, --ticks at least 2")
     interrupt_on_signals()
+    if args.part == "tick":
+        print("claude-usage live dashboard (in process, fixture max-typical)")
+        print_machine()
+        print()
+        bench_tick(args.ticks)
+        return 0
     program = program_argv(args.module)
     started: list[Tmux] = []
     print("claude-usage live dashboard (stand-in on 127.0.0.1, fixture max-typical)")

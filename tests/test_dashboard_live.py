@@ -35,8 +35,8 @@ def terminals() -> Iterator[list[Tmux]]:
         tmux.kill()
 
 
-def _dashboard(terminals: list[Tmux], *args: str, env: dict[str, str], width: int = 100) -> Tmux:
-    tmux = Tmux([sys.executable, "-m", "claude_usage", *args], env=env, width=width)
+def _dashboard(terminals: list[Tmux], *args: str, env: dict[str, str], width: int = 100, height: int = 30) -> Tmux:
+    tmux = Tmux([sys.executable, "-m", "claude_usage", *args], env=env, width=width, height=height)
     terminals.append(tmux)
     return tmux
 
@@ -163,6 +163,25 @@ def test_demo_needs_no_login(terminals: list[Tmux]) -> None:
     assert "Current session" in screen
     tmux.send("q")
     assert "EXITED:0" in tmux.wait_for(lambda s: "EXITED:" in s)
+
+
+def test_r_in_the_demo_says_when_a_request_is_allowed(terminals: list[Tmux]) -> None:
+    """In the demo (spacing = interval) `r` right after a reading counts down to the next allowed request."""
+    tmux = _dashboard(terminals, "--demo", env={})
+    tmux.wait_for(lambda s: "DEMO" in s and "%" in s and "next reading in" in s)
+    tmux.send("r")
+    first = tmux.wait_for(lambda s: "next request allowed in" in s, timeout=5)
+    said = re.search(r"next request allowed in \d+ s", first)
+    assert said is not None
+    tmux.wait_for(lambda s: said.group(0) not in s and "next request allowed in" in s, timeout=5)
+
+
+def test_a_short_terminal_keeps_the_footer(home: Path, terminals: list[Tmux], standin: StandIn) -> None:
+    """At 80x12 the frame's bottom edge, Updated, the countdown and the key hints all show."""
+    write_credentials(home / ".claude")
+    tmux = _dashboard(terminals, env={"CLAUDE_USAGE_API_URL": standin.url}, width=80, height=12)
+    screen = tmux.wait_for(lambda s: "78%" in s and "next reading in" in s)
+    assert [True] * 4 == [text in screen for text in ("╰", "Updated", "next reading in", "q quit")]
 
 
 def test_picks_up_numbers_another_process_wrote(home: Path, terminals: list[Tmux], standin: StandIn) -> None:

@@ -1,8 +1,9 @@
-"""The live dashboard: on the alternate screen, redrawn in place once a second (changed lines only).
+"""The live dashboard: on the alternate screen, redrawn in place once a second (changed rows only).
 
 A worker thread polls (the endpoint may take seconds to answer; the countdowns keep ticking meanwhile);
-the main thread draws and reads keys: `q` quits, `r` asks for a reading now. Ctrl+C quits cleanly (0);
-SIGTERM and SIGHUP restore the terminal like `q`, then exit 128 + the signal's number (143, 129).
+the main thread draws and reads keys: `q` quits, `r` asks for a reading now, or says when the budget
+allows one. Ctrl+C quits cleanly (0); SIGTERM and SIGHUP restore the terminal like `q`, then exit
+128 + the signal's number (143, 129).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.segment import Segment
+from rich.control import Control
 
 from claude_usage.ui.keys import KeyReader
+from claude_usage.ui.rows import Cells, Row, blank_row
 from claude_usage.ui.widgets import Dashboard, Frame
 
 if TYPE_CHECKING:
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
     from datetime import tzinfo
     from types import FrameType, TracebackType
 
-    from rich.console import Console, ConsoleRenderable
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.segment import Segment
+    from rich.style import Style
 
     from claude_usage.service.poller import Poller
 
@@ -35,7 +39,9 @@ _FAST_TICK_S = 0.05
 EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> Frame:
+def frame_now(
+    poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True, request_allowed_at: datetime | None = None
+) -> Frame:
     """The frame for this instant, from the poller's latest view."""
     view = poller.view
     snapshot = view.snapshot
@@ -54,20 +60,40 @@ def frame_now(poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True) -> F
         refreshing=view.in_flight,
         updated_at=snapshot.fetched_at if snapshot else None,
         insights=view.insights,
+        request_allowed_at=request_allowed_at,
     )
 
 
-class InPlace:
-    """Frames drawn on the alternate screen, rewriting only the lines that changed since the last one.
+def request_allowed_at(poller: Poller) -> datetime | None:
+    """When the shared budget next allows a request for the account shown; None: now (or nothing shown yet)."""
+    snapshot = poller.view.snapshot
+    return poller.reader.next_allowed(snapshot) if snapshot is not None else None
 
-    Rich's `Live` rewrites the whole screen on every refresh; the dashboard refreshes every second so its
-    countdowns tick, and usually only a line or two differ, so writing just those keeps it nearly idle.
+
+class InPlace:
+    """Frames drawn on the alternate screen, one row at a time: only the rows that changed are rendered and written.
+
+    Each row is a value (its text parts, styles and widths); a tick rebuilds them as plain strings, and only
+    the rows that differ from what the screen shows are rendered and written: on an idle second the
+    countdowns and the ages. Rendered segments are kept per row and per cell (a label, a bar, a percent),
+    keyed by their value, so only the text that changed goes through Rich.
     """
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._previous: list[list[Segment]] = []
+        self.rows: list[Row] = []
+        self.lines: list[list[Segment]] = []  # what the screen shows, row by row
+        self.written: list[int] = []  # the rows the last draw wrote
         self._size: tuple[int, int] | None = None
+        self._cells = Cells()
+        self._styles: dict[str, Style | None] = {}
+        self._ascii = False
+
+    def _style(self, name: str) -> Style | None:
+        found = self._styles.get(name, False)
+        if found is False:
+            found = self._styles[name] = self.console.get_style(name) if name else None
+        return found  # type: ignore[return-value]
 
     def __enter__(self) -> InPlace:
         self.console.set_alt_screen(True)
@@ -83,22 +109,49 @@ class InPlace:
         except OSError:  # the terminal is gone (a dropped SSH session): nothing left to restore
             _silence_stdout()
 
-    def draw(self, renderable: ConsoleRenderable) -> None:
-        if not self.console.is_alt_screen:  # a console without one (legacy Windows): clear and print
-            self.console.clear(home=True)
-            self.console.print(renderable, end="")
+    def draw(self, dashboard: Dashboard) -> None:
+        console = self.console
+        if not console.is_alt_screen:  # a console without one (legacy Windows): clear and print
+            console.clear(home=True)
+            console.print(dashboard, end="")
             return
-        width, height = self.console.size
+        width, height = console.size
         if (width, height) != self._size:  # resized: redraw everything
-            self._size, self._previous = (width, height), []
-            self.console.clear(home=True)
-        options = self.console.options.update_dimensions(width, height)
-        lines = self.console.render_lines(renderable, options, pad=True)[:height]
-        lines += [[Segment(" " * width)]] * (height - len(lines))
-        for row, line in enumerate(lines):
-            if row >= len(self._previous) or self._previous[row] != line:
-                self.console.update_screen_lines([line], 0, row)
-        self._previous = lines
+            self._size, self.rows, self.lines = (width, height), [], []
+            self._ascii = console.options.ascii_only
+            console.clear(home=True)
+        rows = dashboard.rows(width, height, ascii_only=self._ascii)[:height]
+        rows += [blank_row(width)] * (height - len(rows))
+        known: dict[Row, list[Segment]] | None = None
+        lines: list[list[Segment]] = []
+        changed: list[tuple[int, list[Segment]]] = []
+        for index, row in enumerate(rows):
+            if index < len(self.rows) and self.rows[index] == row:
+                lines.append(self.lines[index])
+                continue
+            if known is None:
+                known = dict(zip(self.rows, self.lines, strict=True))
+            line = known.get(row)
+            if line is None:
+                line = row.segments(self._style, self._cells)
+            changed.append((index, line))
+            lines.append(line)
+        if changed:
+            console.print(_Moves(changed), end="", crop=False)  # one write for the whole tick
+        self.written = [index for index, _ in changed]
+        self.rows, self.lines = rows, lines
+
+
+class _Moves:
+    """Rows written in place: the cursor moved to the start of each, then its segments."""
+
+    def __init__(self, changed: list[tuple[int, list[Segment]]]) -> None:
+        self.changed = changed
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for row, line in self.changed:
+            yield Control.move_to(0, row)
+            yield from line
 
 
 class Terminated(BaseException):
@@ -161,6 +214,7 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
     stop = threading.Event()
     wake = threading.Event()
     worker = threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
+    allowed_at: datetime | None = None  # after `r` while the budget holds requests back
     signals = ExitSignals()
     try:
         with signals:
@@ -168,7 +222,7 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
             with KeyReader() as keys, InPlace(console) as screen, signals.restoring():
                 while True:
                     poller.watch_store()
-                    frame = frame_now(poller, tz=tz, demo=demo)
+                    frame = frame_now(poller, tz=tz, demo=demo, request_allowed_at=allowed_at)
                     screen.draw(Dashboard(frame))
                     waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
                     tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
@@ -176,7 +230,8 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
                     if key in ("q", "Q"):
                         break
                     if key in ("r", "R"):
-                        poller.ask_now()
+                        allowed_at = request_allowed_at(poller)  # said in the footer until then
+                        poller.ask_now()  # within the budget: held back (not sent) until allowed
                         wake.set()
     except (KeyboardInterrupt, Terminated):
         pass

@@ -1,26 +1,38 @@
-"""Renderables of the dashboard: a frame in, Rich renderables out, laid out for the width given.
+"""Renderables of the dashboard: a frame in, screen rows out, laid out for the width and height given.
 
-From 80 columns a roomy layout (one row per limit: label, bar, percent, reset); below that one column
-of compact bars, readable down to 32 columns. No printing here; `dashboard.py` owns the terminal.
+From 80 columns a roomy layout in a border (one row per limit: label, bar, percent, reset); below that one
+column of compact bars, readable down to 32 columns. Every line is a `Row`, a hashable value (its text
+parts, styles and widths) drawing exactly one line of the width given: the live loop (`dashboard.py`)
+compares rows and sends only the changed ones through Rich. Long text breaks between ` · `-separated
+pieces, else between words, never leaving a separator at a line's end.
+
+When the height runs short, detail goes first (sparklines, insight lines, each number's source, the blank
+line, the narrow bars), then rows by priority (notes, the title, limits from the last, the blocking line,
+problems); the footer (Updated, the countdowns, the keys) and the border stay. Text from servers reaches
+the terminal without control characters. No printing here; `dashboard.py` owns the terminal.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
-from rich.console import Group
-from rich.measure import Measurement
-from rich.panel import Panel
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.text import Text
 
 from claude_usage.core import fmt
 from claude_usage.core.model import WindowKind
+from claude_usage.ui.rows import SEPARATOR, Cell, Part, Row, clean, wrap
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from datetime import datetime, tzinfo
 
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.style import Style
 
     from claude_usage.core.model import ExtraUsage, Usage, Window
     from claude_usage.core.pace import Sample
@@ -29,6 +41,7 @@ if TYPE_CHECKING:
 ROOMY_AT = 80
 LEVEL_STYLES = {fmt.Level.CALM: "green", fmt.Level.WARNING: "yellow", fmt.Level.ALARM: "bold red"}
 KEY_HINTS = "q quit · r refresh now"
+BORDER = "bright_black"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +63,7 @@ class Frame:
     updated_at: datetime | None = None  # when the freshest whole reading was taken
     insights: Insights | None = None  # pace, forecasts, trajectories, the binding limit
     show_sources: bool = True  # each number's source and age beside it
+    request_allowed_at: datetime | None = None  # after `r` within the budget's spacing: when a request may go
 
 
 class Bar:
@@ -69,230 +83,293 @@ class Bar:
 
     def text(self, width: int) -> Text:
         """The bar drawn `width` cells wide."""
-        filled = round(self.fraction * width)
-        if self.fraction > 0 and filled == 0:
-            filled = 1  # a used window never looks empty
-        text = Text.assemble(("█" * filled, self.style), ("░" * (width - filled), "bright_black"))
-        if self.marker is not None:
-            at = min(width - 1, max(0, round(self.marker * width) - 1))
-            text = (
-                text[:at]
-                + Text("│" if at >= filled else "┃", "bold white on black" if at < filled else "bold")
-                + text[at + 1 :]
-            )
-        return text
+        return Text.assemble(*self.parts(width))
 
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.min_width, self.max_width)
+    def parts(self, width: int) -> tuple[Part, ...]:
+        """The bar `width` cells wide, as parts."""
+        return _bar_parts(self.fraction, self.style, self.marker, width)
 
 
-def _title(frame: Frame) -> Text:
-    title = Text("Claude usage", style="bold")
-    if frame.plan:
-        title.append(f" · {frame.plan}", style="bold cyan")
-    if frame.demo:
-        title.append(" · DEMO", style="bold magenta")
-    return title
-
-
-def _percent(window: Window) -> Text:
-    if window.reset_passed:
-        return Text("–", "dim")
-    text = fmt.percent_text(window.utilization) + ("?" if window.unconfirmed else "")
-    return Text(text, style=LEVEL_STYLES[fmt.level(window.utilization)])
-
-
-def _bar(window: Window, frame: Frame) -> Bar:
-    if window.reset_passed:
-        return Bar(0.0, "dim")
-    on_pace = frame.insights.pace.get(window.key) if frame.insights else None
-    marker = on_pace.elapsed_pct / 100 if on_pace else None
-    return Bar(fmt.bar_fraction(window.utilization), LEVEL_STYLES[fmt.level(window.utilization)], marker=marker)
+@lru_cache(maxsize=256)
+def _bar_parts(fraction: float, style: str, marker: float | None, width: int) -> tuple[Part, ...]:
+    filled = round(fraction * width)
+    if fraction > 0 and filled == 0:
+        filled = 1  # a used window never looks empty
+    full, empty = (style, "█"), (BORDER, "░")
+    if marker is None:
+        runs = [(full, filled), (empty, width - filled)]
+    else:
+        at = min(width - 1, max(0, round(marker * width) - 1))
+        if at < filled:
+            mark = ("bold white on black", "┃")
+            runs = [(full, at), (mark, 1), (full, filled - at - 1), (empty, width - filled)]
+        else:
+            mark = ("bold", "│")
+            runs = [(full, filled), (empty, at - filled), (mark, 1), (empty, width - at - 1)]
+    return tuple((char * count, style) for (style, char), count in runs if count > 0)
 
 
 SPARKS = "▁▂▃▄▅▆▇█"
+_SAMPLE_TIMES: dict[int, tuple[Sequence[Sample], list[datetime]]] = {}
 
 
-def sparkline(samples: list[Sample], start: datetime, now: datetime, width: int) -> str:
+def _times(samples: Sequence[Sample]) -> list[datetime]:
+    """The samples' times, kept while the same trajectory is drawn (a trajectory is never changed)."""
+    found = _SAMPLE_TIMES.get(id(samples))
+    if found is not None and found[0] is samples:
+        return found[1]
+    if len(_SAMPLE_TIMES) >= 16:
+        _SAMPLE_TIMES.clear()
+    times = [sample.at for sample in samples]
+    _SAMPLE_TIMES[id(samples)] = (samples, times)
+    return times
+
+
+def sparkline(samples: Sequence[Sample], start: datetime, now: datetime, width: int) -> str:
     """The window's trajectory from its start to now in `width` cells (the value held at each cell's end)."""
     if not samples or width <= 0 or now <= start:
         return ""
     step = (now - start) / width
+    times = _times(samples)
     cells = []
-    index, value = 0, None
     for cell in range(width):
-        edge = start + step * (cell + 1)
-        while index < len(samples) and samples[index].at <= edge:
-            value = samples[index].pct
-            index += 1
+        seen = bisect_right(times, start + step * (cell + 1))
+        value = samples[seen - 1].pct if seen else None
         cells.append(" " if value is None else SPARKS[min(7, max(0, int(value / 100 * 8 - 1e-9)))])
     return "".join(cells)
 
 
-def _insight_line(window: Window, frame: Frame, spark_width: int) -> Text | None:
+class Detail(NamedTuple):
+    """What a layout shows beyond the numbers; dropped in this order when the height runs short."""
+
+    sparklines: bool = True
+    insights: bool = True
+    sources: bool = True
+    blank: bool = True  # between the limits and the status
+    bars: bool = True  # the narrow layout's bar rows
+
+
+DETAILS = (
+    Detail(),
+    Detail(sparklines=False),
+    Detail(sparklines=False, insights=False),
+    Detail(sparklines=False, insights=False, sources=False),
+    Detail(sparklines=False, insights=False, sources=False, blank=False),
+    Detail(sparklines=False, insights=False, sources=False, blank=False, bars=False),
+)
+
+# Row priorities: when even the plainest layout is too tall, the lowest go first (the later of equals first).
+NOTE, TITLE, LIMIT, BLOCKING, PROBLEM, KEEP = range(6)
+
+_LABEL_MAX = 30
+_PANEL_CHROME = 4  # border and padding of the panel
+_MIN_BAR_ONE_LINE = 12
+_SPACE = Cell(((" ", ""),), 1)
+_BOX = ("╭", "─", "╮", "│", "╰", "╯")
+_ASCII_BOX = ("+", "-", "+", "|", "+", "+")
+
+
+def _title(frame: Frame) -> tuple[Part, ...]:
+    parts: list[Part] = [("Claude usage", "bold")]
+    if frame.plan:
+        parts.append((f" · {clean(frame.plan)}", "bold cyan"))
+    if frame.demo:
+        parts.append((" · DEMO", "bold magenta"))
+    return tuple(parts)
+
+
+def _percent(window: Window) -> Part:
+    """The number as received, also when its reset has passed (the server has not rolled the window yet)."""
+    text = fmt.percent_text(window.utilization) + ("?" if window.unconfirmed else "")
+    return text, _level_style(window)
+
+
+def _level_style(window: Window) -> str:
+    observed, resets = window.observed_at, window.resets_at
+    if window.reset_passed and observed is not None and resets is not None and observed < resets:
+        return "dim"  # observed before the reset: a number from the window that has ended
+    return LEVEL_STYLES[fmt.level(window.utilization)]
+
+
+def _bar(window: Window, frame: Frame) -> Bar:
+    on_pace = frame.insights.pace.get(window.key) if frame.insights and not window.reset_passed else None
+    marker = on_pace.elapsed_pct / 100 if on_pace else None
+    return Bar(fmt.bar_fraction(window.utilization), _level_style(window), marker=marker)
+
+
+def _insight(window: Window, frame: Frame, spark_width: int) -> tuple[Part, ...]:
     """`▁▂▃▅▆ 12 points ahead of pace · limit at 16:40 — 1h20m before reset` under a limit, when known."""
     insights = frame.insights
     if insights is None or window.reset_passed:
-        return None
-    parts: list[str] = []
+        return ()
+    said: list[str] = []
     on_pace = insights.pace.get(window.key)
     if on_pace is not None:
-        parts.append(on_pace.text())
+        said.append(on_pace.text())
     forecast = insights.forecasts.get(window.key)
-    said = forecast.text(frame.tz, frame.now) if forecast is not None else None
-    if said:
-        parts.append(said)
+    told = forecast.text(frame.tz, frame.now) if forecast is not None else None
+    if told:
+        said.append(told)
     samples = insights.trajectories.get(window.key) or []
-    line = Text()
+    parts: list[Part] = []
     if window.resets_at is not None and window.period is not None and len(samples) > 1 and spark_width > 0:
         # From the window's start, or from the first sample when the history begins later.
         start = max(window.resets_at - window.period, samples[0].at)
-        line.append(sparkline(samples, start, frame.now, spark_width), "cyan")
-        line.append(" ")
-    if not parts and not line:
-        return None
-    line.append(" · ".join(parts), "italic")
-    return line
+        parts += [(sparkline(samples, start, frame.now, spark_width), "cyan"), (" ", "")]
+    if not said and not parts:
+        return ()
+    parts.append((SEPARATOR.join(said), "italic"))
+    return tuple(parts)
 
 
-def _subtext(window: Window, frame: Frame) -> str:
-    parts = [fmt.reset_text(window, frame.now, frame.tz)]
+def _subtext(window: Window, frame: Frame, sources: bool) -> tuple[str, ...]:
+    """The pieces under a limit: its reset (or credit amounts), `unconfirmed`, its source and age."""
+    parts = ["resetting…" if window.reset_passed else fmt.reset_text(window, frame.now, frame.tz)]
     credit = fmt.credit_text(window) if window.kind == WindowKind.CREDIT else None
     if credit:
         parts.insert(0, credit)
     if window.unconfirmed:
         parts.append("unconfirmed")
-    if frame.show_sources and window.observed_at is not None:
+    if sources and window.observed_at is not None:
         parts.append(fmt.source_text(window.source, (frame.now - window.observed_at).total_seconds()))
-    return " · ".join(parts)
+    return tuple(clean(part) for part in parts)
+
+
+@lru_cache(maxsize=16)
+def _extra_text(extra: ExtraUsage) -> str:
+    return clean(fmt.extra_usage_text(extra))
 
 
 def _extra_style(extra: ExtraUsage) -> str:
     if extra.is_enabled is False:
-        return "bright_black"
+        return BORDER
     if extra.spend_limit_reached or extra.disabled_reason:
         return LEVEL_STYLES[fmt.Level.ALARM]
     return LEVEL_STYLES[fmt.level(extra.utilization or 0)]
 
 
-_LABEL_MAX = 30
-_PANEL_CHROME = 4  # border and padding of the panel
-_MIN_BAR_ONE_LINE = 12
+class _Limit(NamedTuple):
+    label: str
+    bar: Bar | None
+    percent: Part
+    sub: tuple[str, ...]  # pieces, kept whole where they fit
+    sub_style: str
+    insight: tuple[Part, ...]
+
+    @property
+    def subtext(self) -> Part:
+        return SEPARATOR.join(self.sub), self.sub_style
 
 
-def _rows(usage: Usage, frame: Frame) -> list[tuple[str, Bar | None, Text, Text]]:
-    """(label, bar, percent, subtext) per row: the limits, then usage credits."""
-    rows: list[tuple[str, Bar | None, Text, Text]] = [
-        (w.label, _bar(w, frame), _percent(w), Text(_subtext(w, frame), "dim")) for w in usage.windows
+def _limits(usage: Usage, frame: Frame, detail: Detail, spark_width: int) -> list[_Limit]:
+    """One entry per row: the limits, then usage credits."""
+    sources = detail.sources and frame.show_sources
+    found = [
+        _Limit(
+            clean(w.label),
+            _bar(w, frame),
+            _percent(w),
+            _subtext(w, frame, sources),
+            "dim",
+            _insight(w, frame, spark_width if detail.sparklines else 0) if detail.insights else (),
+        )
+        for w in usage.windows
     ]
     extra = usage.extra_usage
     if extra is not None:
         style = _extra_style(extra)
         shown = extra.is_enabled is not False and extra.utilization is not None
-        rows.append(
-            (
+        found.append(
+            _Limit(
                 "Usage credits",
                 Bar(fmt.bar_fraction(extra.utilization or 0), style) if shown else None,
-                Text(fmt.percent_text(extra.utilization or 0), style) if shown else Text(""),
-                Text(fmt.extra_usage_text(extra), style),
+                (fmt.percent_text(extra.utilization or 0), style) if shown else ("", ""),
+                (_extra_text(extra),),
+                style,
+                (),
             )
         )
-    return rows
+    return found
 
 
-def _cells(text: Text, width: int, *, right: bool = False) -> Text:
-    """`text` cut with an ellipsis or padded to exactly `width` cells (right-aligned if asked)."""
-    text = text.copy()
-    text.no_wrap = True  # sized here: spares Rich the word-wrapping pass on every redraw
-    text.truncate(max(0, width), overflow="ellipsis")
-    gap = max(0, width - text.cell_len)
-    if right:
-        text.pad_left(gap)
-    else:
-        text.pad_right(gap)
-    return text
+Lines = list[tuple[tuple[Cell, ...], int]]  # the cells of each line inside the border, and its priority
 
 
-def _roomy_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
-    """One line per limit when the bar still gets 12 cells, else the reset text goes on a second line.
-
-    Lines are assembled as plain Text (no tables): the dashboard redraws every second, and measuring
-    tables costs most of that.
-    """
-    rows = _rows(usage, frame)
-    label_w = min(_LABEL_MAX, max(len(label) for label, *_ in rows))
-    sub_w = max(len(sub.plain) for *_, sub in rows)
-    inner = width - _PANEL_CHROME
+def _roomy_limits(usage: Usage, frame: Frame, inner: int, detail: Detail) -> Lines:
+    """One line per limit when the bar still gets 12 cells, else the reset text goes on a second line."""
+    limits = _limits(usage, frame, detail, min(24, max(0, inner // 5)))
+    label_w = min(_LABEL_MAX, max(cell_len(limit.label) for limit in limits))
+    sub_w = max(cell_len(limit.subtext[0]) for limit in limits)
     one_line = inner - label_w - 5 - sub_w - 3 >= _MIN_BAR_ONE_LINE
     bar_w = max(1, inner - label_w - 5 - 2 - (sub_w + 1 if one_line else 0))
-    parts: list[RenderableType] = []
-    for index, (label, bar, pct, sub) in enumerate(rows):
-        line = _cells(Text(label), label_w)
-        line.append(" ")
-        line.append_text(bar.text(bar_w) if bar is not None else Text(" " * bar_w))
-        line.append(" ")
-        line.append_text(_cells(pct, 5, right=True))
+    lines: Lines = []
+    for limit in limits:
+        cells = [
+            Cell(((limit.label, ""),), label_w),
+            _SPACE,
+            Cell(limit.bar.parts(bar_w) if limit.bar is not None else (), bar_w),
+            _SPACE,
+            Cell((limit.percent,), 5, right=True),
+        ]
         if one_line:
-            line.append(" ")
-            line.append_text(_cells(sub, sub_w))
-            parts.append(line)
+            lines.append(((*cells, _SPACE, Cell((limit.subtext,), sub_w)), LIMIT))
         else:
-            parts += [line, _cells(Text("  ").append_text(sub), inner)]
-        if index < len(usage.windows):
-            insight = _insight_line(usage.windows[index], frame, min(24, max(0, inner // 5)))
-            if insight is not None:
-                parts.append(_cells(Text("  ").append_text(insight), inner))
-    return Group(*parts)
+            lines.append((tuple(cells), LIMIT))
+            lines.append(((Cell((("  ", ""), limit.subtext), inner),), LIMIT))
+        if limit.insight:
+            lines.append(((Cell((("  ", ""), *limit.insight), inner),), LIMIT))
+    return lines
 
 
-def _compact_limits(usage: Usage, frame: Frame, width: int) -> RenderableType:
-    parts: list[RenderableType] = []
-    for index, (label, bar, pct, sub) in enumerate(_rows(usage, frame)):
-        head = _cells(Text(label, "bold"), max(1, width - pct.cell_len - 1))
-        head.append(" ")
-        head.append_text(pct)
-        sub.overflow = "fold"
-        parts += [head, bar.text(width), sub] if bar is not None else [head, sub]
-        if index < len(usage.windows):
-            insight = _insight_line(usage.windows[index], frame, 0)
-            if insight is not None:
-                insight.overflow = "fold"
-                parts.append(insight)
-    return Group(*parts)
+def _narrow_limits(usage: Usage, frame: Frame, width: int, detail: Detail) -> Lines:
+    lines: Lines = []
+    for limit in _limits(usage, frame, detail, 0):
+        pct_w = cell_len(limit.percent[0])
+        head = (Cell(((limit.label, "bold"),), max(1, width - pct_w - 1)), _SPACE, Cell((limit.percent,), pct_w))
+        lines.append((head, LIMIT))
+        if limit.bar is not None and detail.bars:
+            lines.append(((Cell(limit.bar.parts(width), width),), LIMIT))
+        lines += _wrapped((limit.subtext,), width, LIMIT, pieces=limit.sub)
+        if limit.insight:
+            lines += _wrapped(limit.insight, width, LIMIT)
+    return lines
 
 
-def _blocking_line(frame: Frame) -> Text | None:
+def _wrapped(parts: Iterable[Part], width: int, priority: int, *, pieces: Sequence[str] = ()) -> Lines:
+    return [((Cell(line, width),), priority) for line in wrap(parts, width, pieces=pieces)]
+
+
+def _blocking(frame: Frame) -> tuple[Part, ...]:
     """`Blocking: Current week (Sonnet only) — used up (100%) · frees up Mon 09:00`."""
     found = frame.insights.binding if frame.insights else None
     if found is None:
-        return None
-    line = Text("Blocking: ", "bold")
-    line.append(found.label, "bold red")
-    line.append(f" — {found.reason}")
+        return ()
+    parts: list[Part] = [("Blocking: ", "bold"), (clean(found.label), "bold red"), (f" — {clean(found.reason)}", "")]
     if found.free_at is not None and found.free_at > frame.now:
-        line.append(f" · frees up {fmt.clock_time(found.free_at, frame.now, frame.tz)}")
-    return line
+        parts.append((f"{SEPARATOR}frees up {fmt.clock_time(found.free_at, frame.now, frame.tz)}", ""))
+    return tuple(parts)
 
 
-def _status_lines(frame: Frame) -> list[Text]:
-    lines: list[Text] = []
+def _status(frame: Frame, width: int) -> Lines:
+    """Blocking, Updated or Stale, the countdowns, problems, notes: the footer stays whatever the height."""
+    lines: Lines = []
     now = frame.now
-    blocking = _blocking_line(frame)
-    if blocking is not None:
-        lines.append(blocking)
+    blocking = _blocking(frame)
+    if blocking:
+        lines += _wrapped(blocking, width, BLOCKING)
     fetched = frame.updated_at
     if fetched is not None:
-        line = Text(f"Updated {fetched.astimezone(frame.tz):%H:%M:%S}", "dim")
+        said = (f"Updated {fetched.astimezone(frame.tz):%H:%M:%S}", "dim")
         if frame.problem is not None:
             age = fmt.duration(max(0.0, (now - fetched).total_seconds()))
-            line = Text(f"Stale: last reading {fetched.astimezone(frame.tz):%H:%M:%S}, {age} ago", "yellow")
-        lines.append(line)
+            said = (f"Stale: last reading {fetched.astimezone(frame.tz):%H:%M:%S}, {age} ago", "yellow")
+        lines += _wrapped((said,), width, KEEP)
     cooling = frame.cooling_until is not None and frame.cooling_until > now
     if cooling and frame.cooling_until is not None:
         wait = fmt.duration(fmt.seconds_until(frame.cooling_until, now))
-        lines.append(Text(f"rate limited · next try in {wait}", "bold yellow"))
+        lines += _wrapped(((f"rate limited · next try in {wait}", "bold yellow"),), width, KEEP)
     if frame.live and frame.refreshing:
-        lines.append(Text("refreshing…", "dim"))
+        lines += _wrapped((("refreshing…", "dim"),), width, KEEP)
     elif frame.live and frame.next_due is not None:
         wait = fmt.duration(fmt.seconds_until(frame.next_due, now))
         verb = (
@@ -302,44 +379,118 @@ def _status_lines(frame: Frame) -> list[Text]:
             if cooling
             else "next reading"
         )
-        lines.append(Text(f"{verb} in {wait} ({frame.next_due.astimezone(frame.tz):%H:%M:%S})", "dim"))
+        said = (f"{verb} in {wait} ({frame.next_due.astimezone(frame.tz):%H:%M:%S})", "dim")
+        lines += _wrapped((said,), width, KEEP)
+    allowed = frame.request_allowed_at
+    if frame.live and allowed is not None and allowed > now and not cooling:  # cooling: said above
+        said = (f"next request allowed in {fmt.seconds_until(allowed, now)} s", "yellow")
+        lines += _wrapped((said,), width, KEEP)
     if frame.problem and not (cooling and frame.problem_kind == "rate_limited"):
-        lines.append(Text(f"⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow"))
-    lines.extend(Text(f"note: {note}", "cyan") for note in frame.notes)
+        said = (f"⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow")
+        lines += _wrapped((said,), width, PROBLEM)
+    for note in frame.notes:
+        lines += _wrapped(((f"note: {note}", "cyan"),), width, NOTE)
     return lines
 
 
-class Dashboard:
-    """The whole screen for one frame: title, one bar per limit, usage credits, status, key hints."""
+def _body(frame: Frame, width: int, roomy: bool, detail: Detail) -> Lines:
+    usage = frame.usage
+    if usage is None or (not usage.windows and usage.extra_usage is None and frame.updated_at is None):
+        said = "Waiting for the first reading…" if frame.problem is None else "No reading yet."
+        return _wrapped(((said, "dim"),), width, LIMIT)
+    lines: Lines = []
+    if not usage.windows:
+        lines += _wrapped((("No active limits", "bold"),), width, LIMIT)
+    if usage.windows or usage.extra_usage is not None:
+        limits = _roomy_limits if roomy else _narrow_limits
+        lines += limits(usage, frame, width, detail)
+    return lines
 
-    def __init__(self, frame: Frame) -> None:
+
+class _Layout(NamedTuple):
+    rows: list[Row]
+    priorities: list[int]
+
+
+def _layout(frame: Frame, width: int, detail: Detail, ascii_only: bool) -> _Layout:
+    roomy = width >= ROOMY_AT
+    inner = width - _PANEL_CHROME if roomy else width
+    lines = _body(frame, inner, roomy, detail)
+    status = _status(frame, inner)
+    if status and detail.blank:
+        lines.append(((), LIMIT))
+    lines += status
+    rows: list[Row] = []
+    priorities: list[int] = []
+    if roomy:
+        top_left, top, top_right, side, bottom_left, bottom_right = _ASCII_BOX if ascii_only else _BOX
+        title = Cell(((" ", BORDER), *_title(frame), (" ", BORDER)), width - 4, fill=(top, BORDER))
+        rows.append(Row((Cell(((top_left + top, BORDER),)), title, Cell(((top + top_right, BORDER),))), width))
+        left, right = Cell(((side, BORDER), (" ", ""))), Cell(((" ", ""), (side, BORDER)))
+        for cells, _ in lines:
+            used = sum(cell.width or 0 for cell in cells)
+            rows.append(Row((left, *cells, Cell((), max(0, inner - used)), right), width))
+        rows.append(Row((Cell(((bottom_left + top * (width - 2) + bottom_right, BORDER),)),), width))
+        priorities += [KEEP, *(priority for _, priority in lines), KEEP]
+    else:
+        rows.append(Row((Cell(_title(frame), width),), width))
+        rows += [Row(cells, width) for cells, _ in lines]
+        priorities += [TITLE, *(priority for _, priority in lines)]
+    if frame.live:
+        rows.append(Row((Cell(((KEY_HINTS, "dim"),), width),), width))
+        priorities.append(KEEP)
+    return _Layout(rows, priorities)
+
+
+def layout(frame: Frame, width: int, height: int | None = None, *, ascii_only: bool = False) -> list[Row]:
+    """The rows drawing `frame` at `width` columns, at most `height` of them (None: as many as it takes)."""
+    width = max(1, width)
+    found = _layout(frame, width, DETAILS[0], ascii_only)
+    if height is None or len(found.rows) <= height:
+        return found.rows
+    for detail in DETAILS[1:]:
+        found = _layout(frame, width, detail, ascii_only)
+        if len(found.rows) <= height:
+            return found.rows
+    return _crop(found, max(0, height))
+
+
+def _crop(found: _Layout, height: int) -> list[Row]:
+    """The rows that fit: the lowest priorities dropped first, the later of equals first; the footer kept."""
+    excess = len(found.rows) - height
+    order = sorted(range(len(found.rows)), key=lambda i: (found.priorities[i], -i))
+    dropped: set[int] = set()
+    for index in order:
+        if excess <= 0 or found.priorities[index] >= KEEP:
+            break
+        dropped.add(index)
+        excess -= 1
+    kept = [row for index, row in enumerate(found.rows) if index not in dropped]
+    return kept[max(0, len(kept) - height) :] if height else []
+
+
+class Dashboard:
+    """The whole screen for one frame: title, one bar per limit, usage credits, status, key hints.
+
+    A live frame fits the height it is given (else the console's); a one-shot frame takes what it needs.
+    """
+
+    def __init__(self, frame: Frame, height: int | None = None) -> None:
         self.frame = frame
+        self.height = height
+
+    def rows(self, width: int, height: int | None = None, *, ascii_only: bool = False) -> list[Row]:
+        """The screen rows at `width` columns and at most `height` rows (this dashboard's own height first)."""
+        return layout(self.frame, width, self.height if self.height is not None else height, ascii_only=ascii_only)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        frame = self.frame
-        roomy = options.max_width >= ROOMY_AT
-        body: list[RenderableType] = []
-        usage = frame.usage
-        if usage is None or (not usage.windows and usage.extra_usage is None and frame.updated_at is None):
-            body.append(Text("Waiting for the first reading…" if frame.problem is None else "No reading yet.", "dim"))
-        elif not usage.windows and usage.extra_usage is None:
-            body.append(Text("No active limits", "bold"))
-        else:
-            if not usage.windows:
-                body.append(Text("No active limits", "bold"))
-            body.append(
-                _roomy_limits(usage, frame, options.max_width)
-                if roomy
-                else _compact_limits(usage, frame, options.max_width)
-            )
-        status = _status_lines(frame)
-        if status:
-            body.append(Text(""))
-            body.extend(status)
-        if roomy:
-            yield Panel(Group(*body), title=_title(frame), title_align="left", border_style="bright_black")
-        else:
-            yield _title(frame)
-            yield Group(*body)
-        if frame.live:
-            yield Text(KEY_HINTS, "dim", overflow="ellipsis", no_wrap=True)
+        height = options.height
+        if height is None and self.frame.live:
+            height = options.max_height
+
+        def style_of(name: str) -> Style | None:
+            return console.get_style(name) if name else None
+
+        for row in self.rows(options.max_width, height, ascii_only=options.ascii_only):
+            yield from row.segments(style_of)
+            yield Segment.line()
