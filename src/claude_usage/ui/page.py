@@ -160,7 +160,7 @@ def _chart(key: str, rows: Sequence[Row], now: datetime, tz: tzinfo) -> str:
         if monday:
             out.append(f'<text x="{at:.1f}" y="{CHART_H - 5}" text-anchor="middle">{day:%b} {day.day}</text>')
         day = (day + timedelta(days=1, hours=2)).replace(hour=0)  # a DST day is 23 or 25 hours long
-    for line in _stretches(rows, start):
+    for line in stretches(rows, start):
         points = " ".join(f"{x(at):.1f},{y(pct):.1f}" for at, pct in line)
         out.append(
             f'<polyline points="{points}" fill="none" stroke="var(--line)" stroke-width="1.5"'
@@ -170,7 +170,7 @@ def _chart(key: str, rows: Sequence[Row], now: datetime, tz: tzinfo) -> str:
     return "".join(out)
 
 
-def _stretches(rows: Sequence[Row], start: datetime) -> list[list[tuple[datetime, float]]]:
+def stretches(rows: Sequence[Row], start: datetime) -> list[list[tuple[datetime, float]]]:
     """The rows as points (first and last sighting of each value), split where sightings are far apart."""
     points: list[tuple[datetime, float]] = []
     for row in sorted(rows, key=lambda r: r.observed_at):
