@@ -94,6 +94,11 @@ class Poller:
             wake.wait(timeout=max(0.05, self.seconds_until_due()))
             wake.clear()
 
+    def next_allowed(self) -> datetime | None:
+        """When the shared budget next allows a request for the account shown; None: now, or nothing shown yet."""
+        snapshot = self.view.snapshot
+        return self.reader.next_allowed(snapshot) if snapshot is not None else None
+
     def seconds_until_due(self) -> float:
         with self._lock:
             if self._next_due is None:

@@ -64,12 +64,6 @@ def frame_now(
     )
 
 
-def request_allowed_at(poller: Poller) -> datetime | None:
-    """When the shared budget next allows a request for the account shown; None: now (or nothing shown yet)."""
-    snapshot = poller.view.snapshot
-    return poller.reader.next_allowed(snapshot) if snapshot is not None else None
-
-
 class InPlace:
     """Frames drawn on the alternate screen, one row at a time: only the rows that changed are rendered and written.
 
@@ -230,7 +224,7 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
                     if key in ("q", "Q"):
                         break
                     if key in ("r", "R"):
-                        allowed_at = request_allowed_at(poller)  # said in the footer until then
+                        allowed_at = poller.next_allowed()  # said in the footer until then
                         poller.ask_now()  # within the budget: held back (not sent) until allowed
                         wake.set()
     except (KeyboardInterrupt, Terminated):
