@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 import pytest
 
 from claude_usage.standin import Reply, Script, StandIn
@@ -243,6 +244,26 @@ def test_the_log_file_is_in_the_user_state_dir(env: dict[str, str], home: Path, 
         watch.stop()
     log = (home / ".local" / "state" / "claude-usage" / "watch.log").read_text().splitlines()
     assert watch.lines == log
+
+
+def test_the_log_dir_is_platformdirs_user_state_dir() -> None:
+    """The log's directory is where platformdirs' user_state_dir says, computed without it."""
+    from claude_usage.adapters.eventlog import state_dir
+
+    assert platformdirs.user_state_dir("claude-usage", appauthor=False) == state_dir(dict(os.environ))
+
+
+def test_thresholds_must_be_percentages(env: dict[str, str]) -> None:
+    """--thresholds 80,abc is refused in one line, exit 2."""
+    result = run_cli("watch", "--thresholds", "80,abc", env=env)
+    assert (2, 1) == (result.code, len(result.stderr.splitlines()))
+
+
+def test_an_empty_thresholds_list_turns_them_off() -> None:
+    """--thresholds "" means none; the order and repeats of a list do not matter."""
+    from claude_usage.commands.alerting import thresholds
+
+    assert ((), (80.0, 95.0)) == (thresholds(""), thresholds("95, 80,95"))
 
 
 def test_watch_keeps_the_heartbeat(env: dict[str, str], watches: list[Watch], standin: StandIn) -> None:
