@@ -58,6 +58,7 @@ BUSY_TIMEOUT_S = 30.0
 MAX_BAD_PER_FILE = 100
 _MAGIC = b"SQLite format 3\x00"
 _SIDECARS = ("-wal", "-shm", "-journal")
+MSG_INDEX = "CREATE INDEX IF NOT EXISTS entry_msg ON entry (msg_id) WHERE msg_id IS NOT NULL"
 _SCHEMA = (
     "CREATE TABLE root (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE)",
     """CREATE TABLE file (
@@ -70,7 +71,7 @@ _SCHEMA = (
         msg_id TEXT, req_id TEXT, side INTEGER NOT NULL, input INTEGER NOT NULL, output INTEGER NOT NULL,
         cache_write INTEGER NOT NULL, cache_1h INTEGER NOT NULL, cache_read INTEGER NOT NULL,
         kept INTEGER NOT NULL, PRIMARY KEY (file_id, line)) WITHOUT ROWID""",
-    "CREATE INDEX entry_msg ON entry (msg_id) WHERE msg_id IS NOT NULL",
+    MSG_INDEX,
     "CREATE TABLE bad (file_id INTEGER NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL)",
     "CREATE INDEX bad_file ON bad (file_id)",
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID",
