@@ -91,6 +91,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     listen = httpserver.parse_listen(args.listen)
     token = httpserver.read_token(Path(args.token_file)) if args.token_file else None
     with contextlib.ExitStack() as stack:
+        stop = stack.enter_context(_StopSignals())  # from here on a signal ends the loop below, cleanly
         accounts, interval_s = _accounts(args, env, stack)
         routes = _routes(accounts, interval_s)
         server = stack.enter_context(httpserver.Server(listen, routes, token=token))
@@ -98,8 +99,7 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             print(listen_warning(str(listen), token=token is not None), file=sys.stderr)
         print(f"{PROG}: serving {server.url}/ (/metrics, /api/usage); polling every {interval_s:g} s", file=sys.stderr)
         sys.stderr.flush()
-        with _StopSignals() as stop:
-            _poll(accounts, stop)
+        _poll(accounts, stop)
     return 0
 
 
