@@ -48,6 +48,15 @@ commands:
   claude-usage history import FILE
   claude-usage doctor [--json] [--no-keychain]
                          check the set-up; each problem with the fix to copy (exit 0, 3 login, 1 other)
+  claude-usage watch [--interval S] [--thresholds 80,95] [--alert-command CMD] [--no-desktop]
+                     [--config FILE] [--install-service]
+                         poll headless and send the alerts (for a login session or a user service)
+  claude-usage config path | init [--force]
+                         where the config file is; write a commented default one
+  claude-usage report daily|weekly|monthly|session|project|model|blocks [--json | --csv]
+                         tokens and cost from Claude Code's transcripts
+  claude-usage serve [--listen HOST:PORT] [--token-file PATH]
+                         Prometheus metrics, a page and /api/usage for this machine's limits
   Each command has its own --help.
 
 keys (live dashboard): q quit · r refresh now · Ctrl+C quit
@@ -56,7 +65,7 @@ exit status: 0 ok · 1 unexpected error · 2 bad command line or a user file we 
              4 service unavailable (network, timeout, 5xx, 429, unexpected reply, nothing stored
                while the budget forbids a request) · 130 interrupted one-shot
 environment: CLAUDE_CONFIG_DIR, CLAUDE_CODE_OAUTH_TOKEN, CLAUDE_CODE_OAUTH_SCOPES, CLAUDE_USAGE_API_URL,
-             CLAUDE_USAGE_DATA_DIR, CLAUDE_USAGE_HISTORY_DAYS, CLAUDE_USAGE_PACE_TOLERANCE,
+             CLAUDE_USAGE_CONFIG, CLAUDE_USAGE_DATA_DIR, CLAUDE_USAGE_HISTORY_DAYS, CLAUDE_USAGE_PACE_TOLERANCE,
              CLAUDE_USAGE_MIN_SPACING, CLAUDE_USAGE_USER_AGENT, NO_COLOR, HTTPS_PROXY, HTTP_PROXY,
              NO_PROXY, SSL_CERT_FILE (see the README)
 """
