@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 CHUNK_BYTES = 32 * 1024 * 1024  # a file above this is read in pieces, so one huge file uses every core
 PARALLEL_MIN_BYTES = 24 * 1024 * 1024  # below this, worker processes cost more than they save
-COMMIT_ENTRIES = 50_000
+COMMIT_ENTRIES = 5_000  # small enough that filing keeps pace with the workers instead of trailing them
 LOCK_WAIT_S = 600.0
 
 
@@ -165,7 +165,7 @@ def scan(
             [(seen.dev, seen.ino, seen.size, seen.mtime_ns, file_id) for seen, file_id in touched],
         )
         conn.execute(store.MSG_INDEX)
-        store.rerank(conn, listed, everything=first and stats.entries > 0)
+        store.rerank(conn, listed, everything=first and stats.entries > 0, summed=first)
         store.refresh_sums(conn)
     stats.seconds = time.monotonic() - started
     return stats
@@ -279,6 +279,9 @@ def _pool(count: int) -> Pool:
 
     # fork is cheapest, but only safe while this process has a single thread (and on Linux).
     method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+    if method == "fork":
+        import orjson  # noqa: F401 - imported once here, inherited by every worker (~30 ms each otherwise)
+
     return multiprocessing.get_context(method).Pool(count)
 
 
@@ -349,3 +352,5 @@ def _file(
         store.bump(conn)
         if not first:  # a first scan ranks everything once, when all is in
             store.rerank(conn, listed)
+        else:  # all kept so far: sum them now, while the workers read; the ranking redoes the few it changes
+            store.refresh_sums(conn)

@@ -309,9 +309,10 @@ def add_bad(conn: sqlite3.Connection, file_id: int, bad: Sequence[tuple[int, str
     conn.execute("UPDATE file SET bad = bad + ? WHERE id = ?", (len(bad), file_id))
 
 
-def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool = False) -> None:
+def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool = False, summed: bool = False) -> None:
     """Recompute `kept` for the responses in `temp.dirty`; for all of them when `everything` or when the
-    listed dirs differ from those of the last ranking.
+    listed dirs differ from those of the last ranking. `summed`: every entry is kept and summed already
+    (a first scan), so only the files whose entries the ranking changes need their sums redone.
 
     A response with one candidate copy is kept as it is; only those with several (a few percent) are
     ranked by the window query.
@@ -321,8 +322,9 @@ def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool 
     conn.execute("DELETE FROM temp.dup")
     if everything or last is None or last[0] != key:
         bump(conn)
-        conn.execute("INSERT OR IGNORE INTO stale SELECT id FROM file")
-        conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0")
+        if not summed:
+            conn.execute("INSERT OR IGNORE INTO stale SELECT id FROM file")
+            conn.execute("UPDATE entry SET kept = 1 WHERE kept = 0")
         conn.execute(
             "INSERT INTO temp.dup SELECT msg_id FROM entry WHERE msg_id IS NOT NULL GROUP BY msg_id HAVING count(*) > 1"
         )
