@@ -22,6 +22,10 @@ The file::
     [alerts.channels]               # per rule, which channels (default: every channel that is on)
     reset = ["desktop"]
     lose_it = []
+
+    [accounts]                      # several logins: NAME = Claude Code's config dir (`~` is the home)
+    work = "~/.claude-work"
+    personal = "~/.claude"
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 _AT_END = " (at end of document)"
 _AT_LINE = re.compile(r"^(.*?)\s*\(at line (\d+), column (\d+)\)\s*$", re.DOTALL)
+ACCOUNT_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ConfigError(CommandLineError):
@@ -77,11 +82,19 @@ class AlertsConfig(NamedTuple):
         return self.channels.get(rule, CHANNELS)
 
 
+class Account(NamedTuple):
+    """One login to show: its name (`[A-Za-z0-9_-]+`) and Claude Code's config dir for it (`CLAUDE_CONFIG_DIR`)."""
+
+    name: str
+    config_dir: str
+
+
 class Config(NamedTuple):
     """The whole file; `source` is the file it came from, None when there was none (all defaults)."""
 
     alerts: AlertsConfig = AlertsConfig()
     source: Path | None = None
+    accounts: tuple[Account, ...] = ()  # `[accounts]` in the file's order; empty: the one login of the environment
 
 
 def config_dir(env: Mapping[str, str]) -> str:
@@ -121,7 +134,10 @@ def load(env: Mapping[str, str], path: Path | None = None) -> Config:
     table = doc.get("alerts", {})
     if not isinstance(table, dict):
         raise ConfigError(f"config file {path}: alerts: expected a table ([alerts]), got {_kind(table)}")
-    return Config(alerts=_alerts(table, path), source=path)
+    accounts = doc.get("accounts", {})
+    if not isinstance(accounts, dict):
+        raise ConfigError(f"config file {path}: accounts: expected a table ([accounts]), got {_kind(accounts)}")
+    return Config(alerts=_alerts(table, path), source=path, accounts=_accounts(accounts, path, env))
 
 
 def _parse(text: str, path: Path) -> dict[str, Any]:
@@ -268,6 +284,27 @@ def _alerts(table: dict[str, Any], path: Path) -> AlertsConfig:
     return AlertsConfig(**found)
 
 
+def _accounts(table: dict[str, Any], path: Path, env: Mapping[str, str]) -> tuple[Account, ...]:
+    """`[accounts]`: NAME = "config dir", in the file's order; a leading `~` is the home directory."""
+    found = []
+    for name, value in table.items():
+        if not ACCOUNT_NAME.fullmatch(name):
+            raise ConfigError(
+                f"config file {path}: accounts.{_toml_key(name)}: a name may hold only letters, digits, _ and -"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise _Checker(path).fail(f"accounts.{name}", "Claude Code's config dir (text)", value)
+        found.append(Account(name, expand_home(value, env)))
+    return tuple(found)
+
+
+def expand_home(text: str, env: Mapping[str, str]) -> str:
+    """`~` and `~/…` with the home of `env` (as a shell would have expanded it for Claude Code); else as is."""
+    if text == "~" or text.startswith(("~/", "~" + os.sep)):
+        return os.path.join(paths.home(env), text[2:]) if len(text) > 1 else paths.home(env)
+    return text
+
+
 def _toml_key(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
 
@@ -330,6 +367,12 @@ command_timeout = 10
 # Rules: threshold, forecast, reset, lose_it, credits. An empty list turns a rule off.
 # reset = ["desktop"]
 # lose_it = []
+
+# Several logins on one screen (the dashboard, --once, --json, watch): NAME = the config dir Claude Code
+# uses for it (its CLAUDE_CONFIG_DIR). `--account NAME=DIR` on the command line replaces this table.
+# [accounts]
+# work = "~/.claude-work"
+# personal = "~/.claude"
 """
 
 

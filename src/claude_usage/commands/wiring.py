@@ -1,8 +1,11 @@
-"""Builds an account's reader from the command line and the environment (shared by the reading faces).
+"""Builds the accounts' readers from the command line and the environment (shared by the reading faces).
 
 The options every reading face takes (`--max-age`, `--min-spacing`, `--wait`, `--demo`, `--no-keychain`,
-`--interval`), the spacing and interval floors, the history and the pace tolerance; then one `Reader` per
-account behind one HTTP client. Light at module level: argparse, httpx and the service load when called.
+`--interval`, `--account`), the spacing and interval floors, the history and the pace tolerance; then one
+`Reader` per account, each behind its own HTTP client. An account named with `--account NAME=DIR` (or in the
+config file's `[accounts]`) is read exactly as Claude Code reads its login with `CLAUDE_CONFIG_DIR=DIR`
+(that dir's credentials file, its own Keychain item); without any, the one login of the environment, named
+`default`. Light at module level: argparse, httpx and the service load when called.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from claude_usage.errors import CommandLineError
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator, Mapping, Sequence
 
+    from claude_usage.adapters.config import Account
     from claude_usage.adapters.history import History
     from claude_usage.clock import Clock
     from claude_usage.service.fetch import UsageFetcher
@@ -74,6 +78,66 @@ def add_reading_options(parser: argparse.ArgumentParser, *, max_age: float = 30.
     parser.add_argument(
         "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
     )
+
+
+def account(text: str) -> Account:
+    """An argparse type: `NAME=CONFIG_DIR` (NAME of letters, digits, `_` and `-`; a leading `~` is the home)."""
+    import argparse
+    import os
+
+    from claude_usage.adapters.config import ACCOUNT_NAME, Account, expand_home
+
+    name, equals, where = text.partition("=")
+    if not equals or not where.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=CONFIG_DIR, got {text!r}")
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"an account name may hold only letters, digits, _ and -, got {name!r}")
+    return Account(name, expand_home(where, os.environ))
+
+
+def add_account_option(parser: argparse.ArgumentParser) -> None:
+    """`--account NAME=CONFIG_DIR`, repeatable: the accounts to show, in this order (replacing `[accounts]`)."""
+    parser.add_argument(
+        "--account",
+        dest="accounts",
+        type=account,
+        action="append",
+        metavar="NAME=CONFIG_DIR",
+        help="show this login too: the one Claude Code uses with CLAUDE_CONFIG_DIR=CONFIG_DIR (repeatable, in "
+        "order; replaces the config file's [accounts]; default: the one login, named default)",
+    )
+
+
+def chosen_accounts(args: argparse.Namespace, env: Mapping[str, str]) -> list[Account]:
+    """`--account`s, else the config file's `[accounts]`, else none (the environment's one login).
+
+    A malformed config file gives none here (the faces that need it have said so, or stopped already).
+    """
+    from claude_usage.adapters.config import ConfigError, load
+
+    given: list[Account] | None = getattr(args, "accounts", None)
+    if getattr(args, "demo", False):
+        if given:
+            raise CommandLineError("--demo shows the simulated account only; leave out --account")
+        found = []
+    elif given:
+        found = list(given)
+    else:
+        path = getattr(args, "config", None)
+        try:
+            found = list(load(env, path).accounts) if path is None or path.exists() else []
+        except ConfigError:
+            found = []
+    names = [a.name for a in found]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CommandLineError(f"account {twice[0]!r} is named twice; each account needs its own name")
+    return found
+
+
+def account_env(env: Mapping[str, str], chosen: Account) -> dict[str, str]:
+    """The environment Claude Code would run with for this account: `CLAUDE_CONFIG_DIR` set to its dir."""
+    return {**env, "CLAUDE_CONFIG_DIR": chosen.config_dir}
 
 
 def spacing(args: argparse.Namespace, env: Mapping[str, str], floor: float, where: str) -> float:
@@ -138,7 +202,7 @@ def open_history(env: Mapping[str, str], *, quiet: bool = False) -> History | No
 
 
 class Session:
-    """What one run of a reading face works with: its reader, its interval and its floor."""
+    """What one run of a reading face works with for one account: its reader (named), its interval and floor."""
 
     def __init__(self, reader: Reader, *, interval_s: float, floor_s: float, demo: bool) -> None:
         self.reader = reader
@@ -146,10 +210,31 @@ class Session:
         self.floor_s = floor_s
         self.demo = demo
 
+    @property
+    def name(self) -> str:
+        """The account's name: NAME of `--account NAME=DIR`, else `default` (`demo` for --demo)."""
+        return self.reader.name
+
 
 @contextmanager
 def session(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Session]:
-    """The reader of the account this run shows, behind one HTTP client (and the demo's stand-in)."""
+    """The reader of the environment's one login (named `default`), behind one HTTP client (and the demo's stand-in)."""
+    with _sessions(args, env, []) as found:
+        yield found[0]
+
+
+@contextmanager
+def sessions(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[list[Session]]:
+    """One Session per account this run shows, in the order given (`--account`, else `[accounts]`, else the one
+    login named `default`); each with its own credentials, HTTP client, budget and history rows."""
+    with _sessions(args, env, chosen_accounts(args, env)) as found:
+        yield found
+
+
+@contextmanager
+def _sessions(args: argparse.Namespace, env: Mapping[str, str], chosen: Sequence[Account]) -> Iterator[list[Session]]:
+    from contextlib import ExitStack
+
     from claude_usage.adapters.api import UsageClient, resolve_base_url, user_agent
     from claude_usage.clock import SystemClock
     from claude_usage.core import budget
@@ -173,9 +258,15 @@ def session(args: argparse.Namespace, env: Mapping[str, str]) -> Iterator[Sessio
         every = spacing(args, env, floor, where)
         if args.demo and args.interval is None:
             every = min(every, interval)  # the demo's own account, on loopback: its interval is its budget
-        with UsageClient(base_url, user_agent=user_agent(env), clock=clock) as client:
-            reader = build_reader(args, env, client, clock, every, floor)
-            yield Session(reader, interval_s=interval, floor_s=floor, demo=args.demo)
+        targets: list[tuple[str, Mapping[str, str]]] = [(a.name, account_env(env, a)) for a in chosen]
+        with ExitStack() as stack:
+            found = []
+            history = open_history(env, quiet=args.quiet)  # one file, every account's rows (keyed by account)
+            for name, own_env in targets or [("default", env)]:
+                client = stack.enter_context(UsageClient(base_url, user_agent=user_agent(env), clock=clock))
+                reader = build_reader(args, own_env, client, clock, every, floor, name=name, history=history)
+                found.append(Session(reader, interval_s=interval, floor_s=floor, demo=args.demo))
+            yield found
     finally:
         if standin is not None:
             standin.close()
@@ -188,8 +279,14 @@ def build_reader(
     clock: Clock,
     spacing_s: float,
     floor_s: float,
+    *,
+    name: str = "default",
+    history: History | bool | None = True,
 ) -> Reader:
-    """One account's reader: its credentials, the shared store, Claude Code's cache, the history."""
+    """One account's reader: its credentials, the shared store, Claude Code's cache, the history.
+
+    `history`: the one the run's accounts share, else None for none, or True to open it here.
+    """
     from claude_usage.adapters import paths
     from claude_usage.adapters.account import DEMO
     from claude_usage.adapters.store import Store
@@ -215,10 +312,11 @@ def build_reader(
         service,
         Store(paths.data_dir(env)),
         env=env,
+        name=name,
         spacing_s=spacing_s,
         spacing_floor_s=floor_s,
         claude_state=claude_state,
         fixed_key=DEMO if args.demo else None,
-        history=open_history(env, quiet=args.quiet),
+        history=open_history(env, quiet=args.quiet) if history is True else history or None,
         pace_tolerance_pct=pace_tolerance(env),
     )
