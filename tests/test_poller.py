@@ -205,6 +205,23 @@ def test_a_failed_poll_shows_its_problem(
     assert (kind, says) == (poller.view.problem_kind, problem[: len(says)])
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        TokenRejected("401 expired", status=401),
+        RateLimited("429", retry_at=None, retry_after_s=120),
+        UnavailableError("HTTP 503"),
+    ],
+)
+def test_a_failed_poll_names_its_exception(
+    store: Store, clock: FakeClock, history: CountingHistory, home: Path, error: ClaudeUsageError
+) -> None:
+    """The view names the exception of a failed poll (`--json`'s error.type, the exporter's)."""
+    poller = _failing(store, clock, history, home, error)
+    poller.run_due()
+    assert type(error).__name__ == poller.view.problem_type
+
+
 def test_an_auth_problem_is_checked_again_soon(
     store: Store, clock: FakeClock, history: CountingHistory, home: Path
 ) -> None:

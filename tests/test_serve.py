@@ -157,7 +157,7 @@ def test_a_token_file_guards_every_path(home: Path, standin: StandIn, tmp_path: 
 
 
 def test_without_a_login_it_serves_the_error(home: Path, standin: StandIn) -> None:
-    """Not logged in: /api/usage is 503 with the error (exit code 3), /metrics says problem auth, nothing is sent."""
+    """Not logged in: /api/usage is 503 with NotLoggedIn (exit 3), /metrics says problem auth, nothing is sent."""
     server = Served(env={"CLAUDE_USAGE_API_URL": standin.url})
     try:
         status, _, body = wait_for(lambda: _answered(server), what="the first poll")
@@ -165,14 +165,14 @@ def test_without_a_login_it_serves_the_error(home: Path, standin: StandIn) -> No
     finally:
         assert 0 == server.terminate()
     error = json.loads(body)["error"]
-    assert (503, "AuthError", 3) == (status, error["type"], error["exit_code"])
+    assert (503, "NotLoggedIn", 3) == (status, error["type"], error["exit_code"])
     assert 1.0 == metrics["claude_usage_problem"][(("account", "default"), ("kind", "auth"))]
     assert [] == standin.usage_requests()
 
 
 def _answered(server: Served) -> tuple[int, dict[str, str], bytes] | None:
     found = server.get("/api/usage")
-    return found if b"AuthError" in found[2] else None
+    return found if b"NotLoggedIn" in found[2] else None
 
 
 def test_a_port_in_use_exits_4_before_any_request(home: Path, standin: StandIn) -> None:

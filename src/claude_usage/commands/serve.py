@@ -197,6 +197,7 @@ def _document(account: ServedAccount, stale_after: float) -> dict[str, Any]:
         found.update(snapshot_json(view.snapshot, now, max_age_s=stale_after, insights=view.insights))
     if view.problem is not None or not known:
         kind, code = _ERROR_TYPES.get(view.problem_kind or "unavailable", ("UnavailableError", 4))
+        kind = view.problem_type or kind  # the exact exception: TokenExpired, NotLoggedIn, RateLimited, ...
         message = view.problem or "no reading yet: the first poll has not answered"
         found["error"] = {"type": kind, "message": message, "exit_code": code}
     return found

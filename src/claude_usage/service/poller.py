@@ -30,6 +30,7 @@ class PollView(NamedTuple):
     snapshot: Snapshot | None = None
     problem: str | None = None
     problem_kind: str | None = None  # "auth", "rate_limited", "unavailable"
+    problem_type: str | None = None  # our exception's name: TokenExpired, NotLoggedIn, RateLimited, BadReply, ...
     next_due: datetime | None = None
     in_flight: bool = False
     notes: tuple[str, ...] = ()
@@ -124,15 +125,16 @@ class Poller:
         try:
             snapshot = self.reader.read(max_age, is_poller=True)
         except RateLimited as exc:
-            self._failed("rate_limited", str(exc), 0.0)
+            self._failed("rate_limited", str(exc), 0.0, type(exc).__name__)
         except AuthError as exc:
-            self._failed("auth", str(exc), budget.AUTH_RECHECK_S)
+            self._failed("auth", str(exc), budget.AUTH_RECHECK_S, type(exc).__name__)
         except UnavailableError as exc:
             self._failures += 1
-            self._failed("unavailable", str(exc), self._error_retry_s())
+            self._failed("unavailable", str(exc), self._error_retry_s(), type(exc).__name__)
         except Exception as exc:  # noqa: BLE001 - the dashboard never dies: say it, back off, try again
             self._failures += 1
-            self._failed("unavailable", f"unexpected error ({type(exc).__name__}); retrying", self._error_retry_s())
+            retry = self._error_retry_s()
+            self._failed("unavailable", f"unexpected error ({type(exc).__name__}); retrying", retry, "UnavailableError")
         else:
             self._failures = 0
             # Our own writes first, so that the stamp `_settle` takes includes them (they are not news).
@@ -162,7 +164,7 @@ class Poller:
             due = max(due, allowed)
         return max(due, now + timedelta(seconds=1))
 
-    def _failed(self, kind: str, message: str, retry_s: float) -> None:
+    def _failed(self, kind: str, message: str, retry_s: float, error_type: str) -> None:
         try:
             creds = None if kind == "auth" else self.reader.service.current_credentials()
             snapshot: Snapshot | None = self.reader.snapshot(self.reader.key(creds))
@@ -174,9 +176,16 @@ class Poller:
             allowed = self.reader.next_allowed(snapshot)
             if allowed is not None and kind != "auth":
                 due = max(due, allowed)
-        self._settle(snapshot, kind, message, max(due, now + timedelta(seconds=1)))
+        self._settle(snapshot, kind, message, max(due, now + timedelta(seconds=1)), error_type)
 
-    def _settle(self, snapshot: Snapshot | None, kind: str | None, message: str | None, due: datetime) -> None:
+    def _settle(
+        self,
+        snapshot: Snapshot | None,
+        kind: str | None,
+        message: str | None,
+        due: datetime,
+        error_type: str | None = None,
+    ) -> None:
         with self._lock:
             self._next_due = due
             if snapshot is not None:
@@ -188,6 +197,7 @@ class Poller:
                     snapshot=snapshot or self.view.snapshot,
                     problem=message,
                     problem_kind=kind,
+                    problem_type=error_type,
                     next_due=due,
                     notes=self.reader.service.notes,
                     plan=self.reader.service.plan or (snapshot.plan if snapshot else None) or self.view.plan,
