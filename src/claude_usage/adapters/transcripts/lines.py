@@ -276,9 +276,12 @@ def _entry(data: object, number: int) -> Entry | None:
     if split is not None:
         if type(split) is not dict:
             raise _Bad("usage.cache_creation is not an object")
-        cache_5m = _count(split, "ephemeral_5m_input_tokens")
-        cache_1h = _count(split, "ephemeral_1h_input_tokens")
-        if cache_5m + cache_1h > cache_write:
+        cache_5m = split.get("ephemeral_5m_input_tokens", 0)
+        cache_1h = split.get("ephemeral_1h_input_tokens", 0)
+        if not (type(cache_5m) is int and type(cache_1h) is int and cache_5m >= 0 and cache_1h >= 0):
+            cache_5m = _count(split, "ephemeral_5m_input_tokens")  # raises, naming the field
+            cache_1h = _count(split, "ephemeral_1h_input_tokens")
+        if cache_5m + cache_1h > cache_write:  # so each is at most MAX_COUNT too
             raise _Bad(f"cache_creation split {cache_5m}+{cache_1h} above its total {cache_write}")
     stamp = data.get("timestamp")
     if type(stamp) is not str:
