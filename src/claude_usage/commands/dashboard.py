@@ -4,6 +4,9 @@ Without a terminal to redraw in (a pipe, CI), the dashboard draws one reading, l
 dashboard fires the alerts too (the process's one evaluator; the bell rings in its terminal) and logs them to
 `dashboard.log` in the user state dir: its screen is the terminal. A malformed config file stops the live
 dashboard (exit 2); a one-shot says so once on stderr and goes on with the defaults.
+
+Several accounts (`--account NAME=DIR`, repeatable, or the config's `[accounts]`) are stacked, one titled
+section each; `--json` then prints `{"accounts": [...]}` (commands/oneshot.py's `run_accounts`).
 """
 
 from __future__ import annotations
@@ -31,32 +34,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "endpoint, 1 against a loopback one)",
     )
     wiring.add_reading_options(parser)
+    wiring.add_account_option(parser)
     alerting.add_alert_options(parser)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from claude_usage.commands import oneshot
 
-    with wiring.session(args, env) as session:
-        if args.json or args.once:
+    with wiring.sessions(args, env) as sessions:
+        console = None if args.json or args.once else oneshot.console()
+        if console is None or not console.is_terminal:
+            args.once = not args.json  # no terminal to redraw in place: draw one reading, like --once
             alerting.warn_if_malformed(args, env)
-            return oneshot.run(session.reader, args)
-        console = oneshot.console()
-        if not console.is_terminal:
-            args.once = True  # no terminal to redraw in place: draw one reading, like --once
-            alerting.warn_if_malformed(args, env)
-            return oneshot.run(session.reader, args)
+            if len(sessions) == 1:
+                return oneshot.run(sessions[0].reader, args)
+            return oneshot.run_accounts(sessions, args)
         alerts = alerting.with_flags(alerting.load_config(args, env).alerts, args)
         from claude_usage.adapters.eventlog import EventLog, log_path
         from claude_usage.service.poller import Poller
         from claude_usage.ui import dashboard
 
-        poller = Poller(session.reader, interval_s=session.interval_s, floor_s=session.floor_s)
+        pollers = [Poller(s.reader, interval_s=s.interval_s, floor_s=s.floor_s) for s in sessions]
         log = EventLog(log_path(env, "dashboard"))  # the screen is the terminal's: the file only
-        evaluator = alerting.evaluator(session.reader, alerts, env, say=log.say, ring=console.bell)
-        poller.subscribe(evaluator.on_change)
+        evaluators = []
         try:
-            return dashboard.run(poller, console=console, demo=session.demo)
+            for poller in pollers:
+                evaluator = alerting.evaluator(poller.reader, alerts, env, say=log.say, ring=console.bell)
+                evaluators.append(evaluator)
+                poller.subscribe(evaluator.on_change)
+            names = [s.name for s in sessions] if len(sessions) > 1 else None
+            return dashboard.run_accounts(pollers, names, console=console, demo=sessions[0].demo)
         finally:
-            evaluator.close(1.0)  # a delivery still under way is not worth holding up `q`
+            for evaluator in evaluators:
+                evaluator.close(1.0)  # a delivery still under way is not worth holding up `q`
             log.close()

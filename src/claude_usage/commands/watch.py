@@ -4,6 +4,9 @@ A poller like the live dashboard's (same budget, same interval floors; it keeps 
 lines trust its cadence), the alert rules on every reading, and one line per event on stderr and in a
 rotating log file in the user state dir: its start and stop, every alert fired, every failed reading. SIGTERM,
 SIGINT and SIGHUP stop it cleanly (exit 0). `--install-service` writes a unit instead (commands/watch_service.py).
+
+Several accounts (`--account NAME=DIR`, or the config's `[accounts]`) get a poller and an evaluator each; their
+log lines start with the account's name and their alerts carry `"account": NAME`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from claude_usage.commands import alerting, wiring
 if TYPE_CHECKING:
     import argparse
     import threading
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
     from types import FrameType
 
@@ -60,6 +63,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
     )
     parser.add_argument("--demo", action="store_true", help="watch the built-in simulated account (no login needed)")
+    wiring.add_account_option(parser)
 
 
 def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -74,9 +78,9 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     with Stopping() as stop:
         log = EventLog(log_path(env, "watch"), stream=sys.stderr)
         try:
-            with wiring.session(args, env) as session:
+            with wiring.sessions(args, env) as sessions:
                 try:
-                    _watch(session, alerts, env, log.say, stop, source=config.source, log=log.path)
+                    _watch(sessions, alerts, env, log.say, stop, source=config.source, log=log.path)
                 finally:
                     log.say("stop", f"on {stop.reason}" if stop.reason else "on an error")
         finally:
@@ -112,7 +116,7 @@ class Stopping:
 
 
 def _watch(
-    session: Session,
+    sessions: Sequence[Session],
     alerts: AlertsConfig,
     env: Mapping[str, str],
     say: Say,
@@ -124,29 +128,54 @@ def _watch(
     import os
     import threading
 
+    from claude_usage.service.alerts import Evaluator
     from claude_usage.service.poller import Poller
 
-    reader = session.reader
-    poller = Poller(reader, interval_s=session.interval_s, floor_s=session.floor_s)
-    evaluator = alerting.evaluator(reader, alerts, env, say=say)
-    poller.subscribe(evaluator.on_change)
-    poller.subscribe(Outcomes(say, stop.event))
+    pollers: list[Poller] = []
+    evaluators: list[Evaluator] = []
+    several = len(sessions) > 1
+    for session in sessions:
+        own = _named(say, session.name) if several else say
+        poller = Poller(session.reader, interval_s=session.interval_s, floor_s=session.floor_s)
+        evaluator = alerting.evaluator(session.reader, alerts, env, say=own)
+        poller.subscribe(evaluator.on_change)
+        poller.subscribe(Outcomes(own, stop.event))
+        pollers.append(poller)
+        evaluators.append(evaluator)
+    names = ", ".join(session.name for session in sessions)
     say(
         "start",
-        f"watching account {reader.name} every {session.interval_s:g} s (pid {os.getpid()}); "
-        f"{alerting.describe(evaluator)}; config {source or 'none (the defaults)'}; log {log or 'stderr only'}",
+        f"watching account{'s' if several else ''} {names} every {sessions[0].interval_s:g} s (pid {os.getpid()}); "
+        f"{alerting.describe(evaluators[0])}; config {source or 'none (the defaults)'}; log {log or 'stderr only'}",
     )
-    wake = threading.Event()
-    worker = threading.Thread(target=poller.run_forever, args=(stop.event, wake), name="poller", daemon=True)
-    worker.start()
+    wakes = [threading.Event() for _ in pollers]
+    workers = [
+        threading.Thread(target=poller.run_forever, args=(stop.event, wake), name="poller", daemon=True)
+        for poller, wake in zip(pollers, wakes, strict=True)
+    ]
+    for worker in workers:
+        worker.start()
     try:
         while not stop.event.wait(1.0):
-            poller.watch_store()  # numbers other processes wrote (status lines) are readings too
+            for poller in pollers:
+                poller.watch_store()  # numbers other processes wrote (status lines) are readings too
     finally:
         stop.event.set()
-        wake.set()
-        worker.join(JOIN_S)
-        evaluator.close(JOIN_S)
+        for wake in wakes:
+            wake.set()
+        for worker in workers:
+            worker.join(JOIN_S)
+        for evaluator in evaluators:
+            evaluator.close(JOIN_S)
+
+
+def _named(say: Say, name: str) -> Say:
+    """`say`, each line starting with the account's name."""
+
+    def said(kind: str, text: str) -> None:
+        say(kind, f"{name}: {text}")
+
+    return said
 
 
 class Outcomes:

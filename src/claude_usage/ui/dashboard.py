@@ -1,5 +1,7 @@
 """The live dashboard: on the alternate screen, redrawn in place once a second (changed rows only).
 
+Several accounts are stacked (widgets.py's `Stack`), one poller each, polling side by side; `r` asks each.
+
 A worker thread polls (the endpoint may take seconds to answer; the countdowns keep ticking meanwhile);
 the main thread draws and reads keys: `q` quits, `r` asks for a reading now, or says when the budget
 allows one. Ctrl+C quits cleanly (0); SIGTERM and SIGHUP restore the terminal like `q`, then exit
@@ -20,10 +22,10 @@ from rich.control import Control
 
 from claude_usage.ui.keys import KeyReader
 from claude_usage.ui.rows import Cells, Row, blank_row
-from claude_usage.ui.widgets import Dashboard, Frame
+from claude_usage.ui.widgets import Dashboard, Frame, Stack
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from datetime import tzinfo
     from types import FrameType, TracebackType
 
@@ -40,7 +42,14 @@ EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if 
 
 
 def frame_now(
-    poller: Poller, *, tz: tzinfo, demo: bool, live: bool = True, request_allowed_at: datetime | None = None
+    poller: Poller,
+    *,
+    tz: tzinfo,
+    demo: bool,
+    live: bool = True,
+    request_allowed_at: datetime | None = None,
+    account: str | None = None,
+    hints: bool = True,
 ) -> Frame:
     """The frame for this instant, from the poller's latest view."""
     view = poller.view
@@ -61,6 +70,8 @@ def frame_now(
         updated_at=snapshot.fetched_at if snapshot else None,
         insights=view.insights,
         request_allowed_at=request_allowed_at,
+        account=account,
+        hints=hints,
     )
 
 
@@ -103,7 +114,7 @@ class InPlace:
         except OSError:  # the terminal is gone (a dropped SSH session): nothing left to restore
             _silence_stdout()
 
-    def draw(self, dashboard: Dashboard) -> None:
+    def draw(self, dashboard: Dashboard | Stack) -> None:
         console = self.console
         if not console.is_alt_screen:  # a console without one (legacy Windows): clear and print
             console.clear(home=True)
@@ -203,33 +214,57 @@ def _silence_stdout() -> None:
 
 def run(poller: Poller, *, console: Console, demo: bool) -> int:
     """Draw until `q`, Ctrl+C (0), SIGTERM (143) or SIGHUP (129). Never dies on a network, server or login error."""
+    return run_accounts([poller], None, console=console, demo=demo)
+
+
+def run_accounts(pollers: Sequence[Poller], names: Sequence[str] | None, *, console: Console, demo: bool) -> int:
+    """`run` for several accounts stacked (`names` titles their sections; None: one account, untitled)."""
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None  # noqa: S101 - astimezone() always sets one
     stop = threading.Event()
-    wake = threading.Event()
-    worker = threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
-    allowed_at: datetime | None = None  # after `r` while the budget holds requests back
+    wakes = [threading.Event() for _ in pollers]
+    workers = [
+        threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
+        for poller, wake in zip(pollers, wakes, strict=True)
+    ]
+    allowed_at: list[datetime | None] = [None for _ in pollers]  # after `r` while the budget holds requests back
+    titles: Sequence[str | None] = names if names is not None else [None for _ in pollers]
+    last = len(pollers) - 1
     signals = ExitSignals()
     try:
         with signals:
-            worker.start()
+            for worker in workers:
+                worker.start()
             with KeyReader() as keys, InPlace(console) as screen, signals.restoring():
                 while True:
-                    poller.watch_store()
-                    frame = frame_now(poller, tz=tz, demo=demo, request_allowed_at=allowed_at)
-                    screen.draw(Dashboard(frame))
-                    waiting = (frame.usage is None and frame.problem is None) or frame.refreshing
-                    tick = _FAST_TICK_S if waiting else 1.0 - frame.now.microsecond / 1_000_000
+                    frames = []
+                    for index, poller in enumerate(pollers):
+                        poller.watch_store()
+                        frames.append(
+                            frame_now(
+                                poller,
+                                tz=tz,
+                                demo=demo,
+                                request_allowed_at=allowed_at[index],
+                                account=titles[index],
+                                hints=index == last,
+                            )
+                        )
+                    screen.draw(Dashboard(frames[0]) if len(frames) == 1 else Stack(frames))
+                    waiting = any((f.usage is None and f.problem is None) or f.refreshing for f in frames)
+                    tick = _FAST_TICK_S if waiting else 1.0 - frames[0].now.microsecond / 1_000_000
                     key = keys.read(tick)
                     if key in ("q", "Q"):
                         break
                     if key in ("r", "R"):
-                        allowed_at = poller.next_allowed()  # said in the footer until then
-                        poller.ask_now()  # within the budget: held back (not sent) until allowed
-                        wake.set()
+                        for index, (poller, wake) in enumerate(zip(pollers, wakes, strict=True)):
+                            allowed_at[index] = poller.next_allowed()  # said in the footer until then
+                            poller.ask_now()  # within the budget: held back (not sent) until allowed
+                            wake.set()
     except (KeyboardInterrupt, Terminated):
         pass
     finally:
         stop.set()
-        wake.set()
+        for wake in wakes:
+            wake.set()
     return 0 if signals.received is None else 128 + signals.received

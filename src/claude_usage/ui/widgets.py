@@ -15,7 +15,7 @@ the terminal without control characters. No printing here; `dashboard.py` owns t
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -64,6 +64,8 @@ class Frame:
     insights: Insights | None = None  # pace, forecasts, trajectories, the binding limit
     show_sources: bool = True  # each number's source and age beside it
     request_allowed_at: datetime | None = None  # after `r` within the budget's spacing: when a request may go
+    account: str | None = None  # the account's name in the title, when several are shown
+    hints: bool = True  # a live frame's key hints (a stack of accounts shows them once, under the last)
 
 
 class Bar:
@@ -171,6 +173,8 @@ _ASCII_BOX = ("+", "-", "+", "|", "+", "+")
 
 def _title(frame: Frame) -> tuple[Part, ...]:
     parts: list[Part] = [("Claude usage", "bold")]
+    if frame.account:
+        parts.append((f" · {clean(frame.account)}", "bold"))
     if frame.plan:
         parts.append((f" · {clean(frame.plan)}", "bold cyan"))
     if frame.demo:
@@ -435,8 +439,8 @@ def _layout(frame: Frame, width: int, detail: Detail, ascii_only: bool) -> _Layo
     else:
         rows.append(Row((Cell(_title(frame), width),), width))
         rows += [Row(cells, width) for cells, _ in lines]
-        priorities += [TITLE, *(priority for _, priority in lines)]
-    if frame.live:
+        priorities += [KEEP if frame.account else TITLE, *(priority for _, priority in lines)]
+    if frame.live and frame.hints:
         rows.append(Row((Cell(((KEY_HINTS, "dim"),), width),), width))
         priorities.append(KEEP)
     return _Layout(rows, priorities)
@@ -467,6 +471,92 @@ def _crop(found: _Layout, height: int) -> list[Row]:
         excess -= 1
     kept = [row for index, row in enumerate(found.rows) if index not in dropped]
     return kept[max(0, len(kept) - height) :] if height else []
+
+
+def stacked(frames: Sequence[Frame], width: int, height: int | None = None, *, ascii_only: bool = False) -> list[Row]:
+    """Several accounts' sections, one under the other, in at most `height` rows (None: as many as they take).
+
+    Detail goes first in every section alike (as `layout` drops it); then each section gets a share of the
+    height (the small ones what they need, the rest split evenly) and is cropped by priority; a section whose
+    share cannot hold its title, its footer and a limit shrinks to one line (its name, its binding limit, else
+    the fullest, and its problem), the last sections first. The key hints stay under the last section.
+    """
+    if len(frames) == 1:
+        return layout(frames[0], width, height, ascii_only=ascii_only)
+    width = max(1, width)
+    hints = [Row((Cell(((KEY_HINTS, "dim"),), width),), width)] if frames[-1].live and frames[-1].hints else []
+    frames = [replace(frame, hints=False) for frame in frames]
+    room = None if height is None else max(0, height - len(hints))
+    found = [_layout(frame, width, DETAILS[0], ascii_only) for frame in frames]
+    for detail in DETAILS[1:]:
+        if room is None or sum(len(section.rows) for section in found) <= room:
+            break
+        found = [_layout(frame, width, detail, ascii_only) for frame in frames]
+    if room is None or sum(len(section.rows) for section in found) <= room:
+        return [row for section in found for row in section.rows] + hints
+    essential = [1 + sum(1 for p in section.priorities if p >= KEEP) for section in found]  # and a limit
+    summaries: set[int] = set()
+    while True:
+        full = [i for i in range(len(frames)) if i not in summaries]
+        shares = dict(
+            zip(full, _shares([len(found[i].rows) for i in full], max(0, room - len(summaries))), strict=True)
+        )
+        short = [i for i in full if shares[i] < min(essential[i], len(found[i].rows))]
+        if not short:
+            break
+        summaries.add(short[-1])
+    rows: list[Row] = []
+    for index, (frame, section) in enumerate(zip(frames, found, strict=True)):
+        rows += [summary_row(frame, width)] if index in summaries else _crop(section, shares[index])
+    return rows[:room] + hints
+
+
+def _shares(needs: Sequence[int], height: int) -> list[int]:
+    """`height` rows split between sections needing `needs`: the smallest take what they need, the rest evenly."""
+    shares = [0] * len(needs)
+    left = height
+    order = sorted(range(len(needs)), key=lambda i: needs[i])
+    for done, index in enumerate(order):
+        shares[index] = min(needs[index], left // (len(needs) - done))
+        left -= shares[index]
+    return shares
+
+
+def summary_row(frame: Frame, width: int) -> Row:
+    """One line for an account: `work · Current session 78% · ⚠ problem` (the binding limit, else the fullest)."""
+    parts: list[Part] = [(clean(frame.account or "Claude usage"), "bold")]
+    usage = frame.usage
+    binding = frame.insights.binding if frame.insights else None
+    if usage is not None and usage.windows:
+        shown = [w for w in usage.windows if binding is not None and w.key == binding.key]
+        window = shown[0] if shown else max(usage.windows, key=lambda w: w.utilization)
+        parts += [(f"{SEPARATOR}{clean(window.label)} ", ""), _percent(window)]
+    if frame.problem:
+        parts.append((f"{SEPARATOR}⚠ {frame.problem}", "red" if frame.problem_kind == "auth" else "yellow"))
+    return Row((Cell(tuple(parts), width),), width)
+
+
+class Stack:
+    """Several accounts' frames stacked, one titled section each (`stacked`); drawn like a `Dashboard`."""
+
+    def __init__(self, frames: Sequence[Frame], height: int | None = None) -> None:
+        self.frames = tuple(frames)
+        self.height = height
+
+    def rows(self, width: int, height: int | None = None, *, ascii_only: bool = False) -> list[Row]:
+        return stacked(self.frames, width, self.height if self.height is not None else height, ascii_only=ascii_only)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height
+        if height is None and any(frame.live for frame in self.frames):
+            height = options.max_height
+
+        def style_of(name: str) -> Style | None:
+            return console.get_style(name) if name else None
+
+        for row in self.rows(options.max_width, height, ascii_only=options.ascii_only):
+            yield from row.segments(style_of)
+            yield Segment.line()
 
 
 class Dashboard:
