@@ -479,7 +479,7 @@ def stacked(frames: Sequence[Frame], width: int, height: int | None = None, *, a
     Detail goes first in every section alike (as `layout` drops it); then each section gets a share of the
     height (the small ones what they need, the rest split evenly) and is cropped by priority; a section whose
     share cannot hold its title, its footer and a limit shrinks to one line (its name, its binding limit, else
-    the fullest, and its problem), the last sections first. The key hints stay under the last section.
+    the fullest, and its problem), the later of such sections first. The key hints stay under the last section.
     """
     if len(frames) == 1:
         return layout(frames[0], width, height, ascii_only=ascii_only)
