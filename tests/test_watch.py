@@ -365,3 +365,13 @@ def test_the_shipped_examples_run_watch() -> None:
         next(line for line in unit.splitlines() if line.startswith("ExecStart=")),
         [Path(agent["ProgramArguments"][0]).name, agent["ProgramArguments"][1]],
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the systemd unit is Linux's")
+def test_install_service_keeps_the_accounts(env: dict[str, str], home: Path) -> None:
+    """`--account` options given to `watch --install-service` are written into the unit, with absolute dirs."""
+    result = run_cli("watch", "--install-service", "--account", "work=~/.claude-work", env=env)
+    unit = (home / ".config" / "systemd" / "user" / "claude-usage-watch.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    expected = f"ExecStart={sys.executable} -m claude_usage watch --account work={home / '.claude-work'}"
+    assert (0, expected) == (result.code, exec_start)

@@ -66,6 +66,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "$CLAUDE_USAGE_MIN_SPACING)",
     )
     parser.add_argument("--demo", action="store_true", help="serve a built-in simulated account (no login needed)")
+    wiring.add_account_option(parser)
     parser.add_argument(
         "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
     )
@@ -104,16 +105,19 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
 
 
 def _accounts(args: argparse.Namespace, env: Mapping[str, str], stack: ExitStack) -> tuple[list[ServedAccount], float]:
-    """One ServedAccount per account (today: the one login, `default`), each with its own poller."""
+    """One ServedAccount per account (`--account`, else `[accounts]`, else the one login), each with its poller."""
     from claude_usage.service.exporter import ServedAccount, count_requests
     from claude_usage.service.poller import Poller
     from claude_usage.service.totals import TranscriptTotals
 
-    session = stack.enter_context(wiring.session(args, env))
-    counts = count_requests(session.reader)
-    poller = Poller(session.reader, interval_s=session.interval_s, floor_s=session.floor_s)
-    totals = None if session.demo else TranscriptTotals(env, on_notice=_say)
-    return [ServedAccount(session.reader.name, poller, counts, totals)], session.interval_s
+    served = []
+    sessions = stack.enter_context(wiring.sessions(args, env))
+    for session in sessions:
+        counts = count_requests(session.reader)
+        poller = Poller(session.reader, interval_s=session.interval_s, floor_s=session.floor_s)
+        totals = None if session.demo else TranscriptTotals(session.reader.env, on_notice=_say)
+        served.append(ServedAccount(session.name, poller, counts, totals))
+    return served, max(session.interval_s for session in sessions)
 
 
 def _say(notice: str) -> None:

@@ -51,6 +51,8 @@ def watch_argv(args: argparse.Namespace) -> list[str]:
     if args.config is not None:
         argv += ["--config", os.path.abspath(args.config)]
     argv += [flag for flag, on in (("--no-desktop", args.no_desktop), ("--no-keychain", args.no_keychain)) if on]
+    for name, config_dir in getattr(args, "accounts", None) or ():
+        argv += ["--account", f"{name}={os.path.abspath(config_dir)}"]
     if args.demo:
         argv.append("--demo")
     return argv
