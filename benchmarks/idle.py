@@ -77,10 +77,10 @@ def main() -> int:
         stdin = feed_stdin(reply)
         started = time.monotonic()
         deadline = started + args.minutes * 60
-        lines: set[str] = set()
+        lines: list[str] = []
         while time.monotonic() < deadline:
             out = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False, timeout=30)
-            lines.add(out.stdout.decode().strip())
+            lines.append(out.stdout.decode().strip())
             renders += 1
             seen = len(api.usage_requests())
             while len(arrivals) < seen:
@@ -93,7 +93,8 @@ def main() -> int:
     print_machine()
     hours = args.minutes / 60
     print(f"idle:     {args.minutes:g} min, a render every {args.every:g} s, {renders} renders")
-    print(f"lines:    {sorted(lines)}")
+    print(f"first:    {lines[0] if lines else '-'}")
+    print(f"last:     {lines[-1] if lines else '-'}")
     print(f"requests: {total} ({total / hours:.1f} per hour; target ≤ {TARGET_PER_HOUR} per hour)")
     print("at:       " + ", ".join(f"{t / 60:.1f} min" for t in arrivals))
     print(f"finished: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
