@@ -92,7 +92,7 @@ def test_sessions_carry_project_and_last_activity() -> None:
     """A session row names its project and its last entry's time."""
     report = build(
         "session",
-        [group("2026-07-02T09:00:00Z", until="2026-07-02T10:15:00.5Z", project="-home-ana-shop", session="abc")],
+        [group("2026-07-02T09:00:00Z", until="2026-07-02T10:15:00.500Z", project="-home-ana-shop", session="abc")],
         table=load_table(),
         tz=UTC,
         now_us=0,
