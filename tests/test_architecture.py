@@ -26,6 +26,10 @@ def _loaded(module: str, candidates: set[str]) -> list[str]:
         "claude_usage.core.observe",
         "claude_usage.core.binding",
         "claude_usage.core.summary",
+        "claude_usage.core.alerts",
+        "claude_usage.core.pricing",
+        "claude_usage.core.reports",
+        "claude_usage.core.document",
     ],
 )
 def test_core_imports_no_io_modules(module: str) -> None:
@@ -69,7 +73,24 @@ def test_service_stays_below_the_faces() -> None:
     assert [] == _loaded(modules, {"rich", "claude_usage.ui", "claude_usage.commands", "claude_usage.cli"})
 
 
-@pytest.mark.parametrize("name", ["dashboard", "oneshot", "refresh", "history", "statusline", "wiring", "jsondoc"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dashboard",
+        "oneshot",
+        "refresh",
+        "history",
+        "statusline",
+        "wiring",
+        "jsondoc",
+        "report",
+        "watch",
+        "config",
+        "doctor",
+        "serve",
+        "alerting",
+    ],
+)
 def test_command_modules_import_nothing_heavy(name: str) -> None:
     """Importing a face (its row chosen, nothing run yet) loads neither Rich, httpx nor sqlite3."""
     assert [] == _loaded(f"claude_usage.commands.{name}", {"rich", "httpx", "sqlite3"})

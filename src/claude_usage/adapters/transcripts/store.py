@@ -39,7 +39,7 @@ Every write is one `BEGIN IMMEDIATE` transaction; the scan that writes holds `tr
 from __future__ import annotations
 
 import os
-import sqlite3  # noqa: TID253 - this package owns the transcript index file
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
