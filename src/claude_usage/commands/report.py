@@ -17,9 +17,12 @@ from claude_usage.errors import CommandLineError
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
-    from datetime import date, tzinfo
+    from datetime import date, datetime, tzinfo
 
-    from claude_usage.core.reports import Report
+    from claude_usage.adapters.transcripts import Roots, TranscriptIndex
+    from claude_usage.core.apportion import Reading
+    from claude_usage.core.pricing import PriceTable
+    from claude_usage.core.reports import OfficialJoin, Report
 
 KINDS = ("daily", "weekly", "monthly", "session", "project", "model", "blocks")
 
@@ -133,10 +136,11 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
             )
             return build(args.kind, groups, table=table, tz=tz, now_us=now_us, since=since, until=until)
 
+        join = _official_join(env, index, roots, table) if args.kind == "blocks" and not args.csv else None
         if args.json or args.csv:
 
             def text() -> str:
-                return _json_text(report(), now_us, tz_name) if args.json else _csv_text(report())
+                return _json_text(report(), now_us, tz_name, join) if args.json else _csv_text(report())
 
             if args.kind == "blocks":  # active or not depends on the time: never from the cache
                 out = text()
@@ -150,8 +154,55 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
     from claude_usage.commands.oneshot import console
     from claude_usage.ui.report import ReportView
 
-    console().print(ReportView(shown, tz_name))
+    console().print(ReportView(shown, tz_name, join))
     return 0
+
+
+def official_readings(env: Mapping[str, str]) -> list[Reading]:
+    """The history's five_hour readings of one account (the one read last), each row's first and last sight;
+    none without a history file or when it cannot be read."""
+    from claude_usage.adapters.history import History, HistoryError, history_path
+    from claude_usage.core.apportion import Reading
+
+    path = history_path(env)
+    if not path.is_file():
+        return []
+    try:
+        with History.open(path, read_only_fallback=True) as history:
+            rows = history.rows(key="five_hour")
+    except HistoryError as exc:
+        print(f"claude-usage: official windows not shown: {exc}", file=sys.stderr)
+        return []
+    if not rows:
+        return []
+    account = max(rows, key=lambda row: row.last_seen_at).account
+
+    def us(moment: datetime) -> int:
+        return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+    found: list[Reading] = []
+    for row in rows:
+        if row.account != account:
+            continue
+        resets = None if row.resets_at is None else us(row.resets_at)
+        found.append(Reading(row.key, resets, us(row.observed_at), row.utilization))
+        if row.last_seen_at != row.observed_at:
+            found.append(Reading(row.key, resets, us(row.last_seen_at), row.utilization))
+    return found
+
+
+def _official_join(
+    env: Mapping[str, str], index: TranscriptIndex, roots: Roots, table: PriceTable
+) -> OfficialJoin | None:
+    """The history's official windows and the usage by minute, project and model to apportion them."""
+    from claude_usage.core.apportion import windows
+    from claude_usage.core.reports import OfficialJoin
+
+    found = windows(official_readings(env))
+    if not found:
+        return None
+    groups = index.groups(roots, minutes=True, by_file=True, long_context_threshold=table.long_context_threshold)
+    return OfficialJoin(found, groups, table)
 
 
 def _progress() -> _Progress | None:
@@ -211,12 +262,19 @@ def _verbose(index: object, roots: object, stats: object) -> None:
             say(f"  … and {total - len(bad):,} more\n")
 
 
-def _json_text(report: Report, now_us: int, tz_name: str) -> str:
+def _json_text(report: Report, now_us: int, tz_name: str, join: OfficialJoin | None = None) -> str:
     import json
 
-    from claude_usage.core.reports import report_json
+    from claude_usage.core.reports import no_official, report_json
 
-    return json.dumps(report_json(report, now_us=now_us, timezone_name=tz_name), indent=2, ensure_ascii=False) + "\n"
+    doc = report_json(
+        report,
+        now_us=now_us,
+        timezone_name=tz_name,
+        official=join.official if join is not None else no_official,
+        apportioned=join.apportioned if join is not None else no_official,
+    )
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def _csv_text(report: Report) -> str:

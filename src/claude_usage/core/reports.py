@@ -24,8 +24,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from claude_usage.core.pricing import PriceTable, Pricing, cost_units, usd
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from datetime import tzinfo
+
+    from claude_usage.core.apportion import Apportionment, OfficialWindow
+
+    Joined = Callable[["Block"], dict[str, Any] | None]
 
 KINDS = ("daily", "weekly", "monthly", "session", "project", "model", "blocks")
 BLOCK_US = 5 * 3600 * 1_000_000
@@ -366,7 +370,7 @@ def _row_json(row: Row) -> dict[str, Any]:
     }
 
 
-def _block_json(row: Row, now_us: int, official: Callable[[Block], dict[str, Any] | None]) -> dict[str, Any]:
+def _block_json(row: Row, now_us: int, official: Joined, apportioned: Joined) -> dict[str, Any]:
     block = row.block
     assert block is not None  # noqa: S101 - _blocks gives every row a block
     doc = _row_json(row)
@@ -400,14 +404,76 @@ def _block_json(row: Row, now_us: int, official: Callable[[Block], dict[str, Any
             "burnRate": burn,
             "projection": projection,
             "official": official(block),
+            "apportioned": apportioned(block),
         }
     )
     return doc
 
 
 def no_official(block: Block) -> None:
-    """The seam for the history's official 5-hour windows: none are joined yet."""
+    """No official window joined (no history): `official` and `apportioned` are null."""
     return None
+
+
+class OfficialJoin:
+    """The history's official windows beside the local blocks: the one overlapping a block most, and who ate it.
+
+    `official(block)` is `{"key", "resets_at", "peak_utilization"}` or None; `apportioned(block)` the
+    window's rise split over projects and models (core/apportion.py), None where it declines.
+    """
+
+    def __init__(self, found: Sequence[OfficialWindow], groups: Sequence[UsageGroup], table: PriceTable) -> None:
+        self.found = list(found)
+        self.groups = sorted(groups, key=lambda g: g.first_us)
+        self._starts = [g.first_us for g in self.groups]
+        self.table = table
+
+    def window(self, block: Block) -> OfficialWindow | None:
+        from claude_usage.core.apportion import overlapping
+
+        if block.gap:
+            return None
+        return overlapping(self.found, block.start_us, block.end_us)
+
+    def official(self, block: Block) -> dict[str, Any] | None:
+        found = self.window(block)
+        if found is None:
+            return None
+        return {"key": found.key, "resets_at": iso_utc(found.resets_us), "peak_utilization": found.peak}
+
+    def apportionment(self, block: Block) -> Apportionment | None:
+        from bisect import bisect_right
+
+        from claude_usage.core.apportion import apportion
+
+        found = self.window(block)
+        if found is None:
+            return None
+        lo = bisect_right(self._starts, found.start_us)
+        hi = bisect_right(self._starts, found.resets_us)
+        return apportion(found, self.groups[lo:hi], self.table)
+
+    def apportioned(self, block: Block) -> dict[str, Any] | None:
+        found = self.apportionment(block)
+        return None if found is None else apportioned_json(found)
+
+
+def apportioned_json(found: Apportionment) -> dict[str, Any]:
+    """An apportionment in the blocks' JSON: points (percentage points of the limit) per project and model."""
+    return {
+        "key": found.key,
+        "resetsAt": iso_utc(found.resets_us),
+        "rise": found.rise,
+        "readings": found.readings,
+        "projects": [
+            {"project": s.name, "points": s.points, "cost": usd(s.cost), "tokens": s.tokens} for s in found.projects
+        ],
+        "models": [
+            {"modelName": s.name, "points": s.points, "cost": usd(s.cost), "tokens": s.tokens} for s in found.models
+        ],
+        "notInLocalLogs": found.not_local,
+        "text": found.text(),
+    }
 
 
 def report_json(
@@ -415,11 +481,12 @@ def report_json(
     *,
     now_us: int,
     timezone_name: str,
-    official: Callable[[Block], dict[str, Any] | None] = no_official,
+    official: Joined = no_official,
+    apportioned: Joined = no_official,
 ) -> dict[str, Any]:
     """The `--json` document: a key named after the report holding its rows, "totals" and "pricing"."""
     if report.kind == "blocks":
-        rows = [_block_json(row, now_us, official) for row in report.rows]
+        rows = [_block_json(row, now_us, official, apportioned) for row in report.rows]
     else:
         rows = []
         for row in report.rows:

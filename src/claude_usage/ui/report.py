@@ -17,7 +17,7 @@ from claude_usage.core.pricing import usd
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
 
-    from claude_usage.core.reports import Report, Row, Tokens
+    from claude_usage.core.reports import Block, OfficialJoin, Report, Row, Tokens
 
 WIDE = 120
 MEDIUM = 80
@@ -58,9 +58,10 @@ def dollars(units: int) -> str:
 class ReportView:
     """A report as a table with a totals row, its title saying the zone, and notes on estimated prices."""
 
-    def __init__(self, report: Report, timezone_name: str) -> None:
+    def __init__(self, report: Report, timezone_name: str, join: OfficialJoin | None = None) -> None:
         self.report = report
         self.timezone_name = timezone_name
+        self.join = join  # the history's official windows beside the blocks
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         report = self.report
@@ -91,19 +92,42 @@ class ReportView:
         for name, foot in zip(columns, totals, strict=True):
             table.add_column(name, footer=foot, justify="right", no_wrap=True)
         table.add_column("Cost", footer=dollars(report.totals.cost), justify="right", no_wrap=True)
+        join = self.join if report.kind == "blocks" else None
+        if join is not None:
+            table.add_column("Official", justify="right", no_wrap=True)
+        eaten: list[str] = []
         for row in rows:
             cells = [_label(row, report.kind)]
             if show_models:
                 cells.append(", ".join(_short_model(m) for m in row.models))
             cells.extend(_values(row.tokens, fmt, len(columns)))
             cells.append(dollars(row.tokens.cost))
+            if join is not None and row.block is not None:
+                cells.append(_official(join, row.block))
+                found = join.apportionment(row.block)
+                if found is not None:
+                    eaten.append(f"{_label(row, report.kind).rstrip(' ●')}  {found.text()}")
             table.add_row(*cells, style="bold" if row.block is not None and row.block.active else None)
         yield table
+        if join is not None:
+            yield Text("Official: the API's 5-hour window at the block's time (peak %, reset UTC)", style="dim")
+            for line in eaten[-5:]:
+                yield Text(line)
         for name, pricing in sorted(report.pricing.items()):
             if pricing.status == "estimated":
                 yield Text(f"* {name}: not in the price table; priced as {pricing.priced_as}", style="yellow")
             elif pricing.status == "unpriced":
                 yield Text(f"* {name}: no price known; counted at $0", style="yellow")
+
+
+def _official(join: OfficialJoin, block: Block) -> str:
+    """`46% ↺14:00`: the peak of the official window overlapping the block and its reset (UTC); `–` for none."""
+    from claude_usage.core.reports import iso_utc
+
+    found = join.window(block)
+    if found is None:
+        return "–"
+    return f"{found.peak:.0f}% ↺{iso_utc(found.resets_us)[11:16]}"
 
 
 def _full(count: int) -> str:
