@@ -108,11 +108,12 @@ def test_a_retry_after_in_seconds_loads_no_email_utils() -> None:
 
 
 def test_json_from_the_store_loads_nothing_of_the_http_layer(home: Path, standin: StandIn) -> None:
-    """A `--json` answered from the store (no request) loads no httpx, dataclasses, email.utils or hashlib."""
+    """`--json` from the store (no request, no config file) loads nothing of HTTP, dataclasses, TOML or threads."""
     write_credentials(home / ".claude")
     env = {**os.environ, "CLAUDE_USAGE_API_URL": standin.url}
     run = [sys.executable, "-X", "importtime", "-m", "claude_usage", "--json", "--max-age", "3600"]
     subprocess.run(run, env=env, capture_output=True, check=True, timeout=60)  # the first one asks
     proc = subprocess.run(run, env=env, capture_output=True, text=True, check=True, timeout=60)
     loaded = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
-    assert (1, set()) == (len(standin.usage_requests()), (HEAVY | {"ssl", "certifi"}) & loaded)
+    unwanted = HEAVY | {"ssl", "certifi", "threading", "tomllib", "tomli", "claude_usage.adapters.config"}
+    assert (1, set()) == (len(standin.usage_requests()), unwanted & loaded)

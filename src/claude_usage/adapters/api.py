@@ -464,9 +464,9 @@ class _Sockets:
     """
 
     def __init__(self) -> None:
-        import threading
+        import _thread  # built in: a one-shot answered from the store never loads `threading`
 
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._open: list[socket.socket] = []
 
     def tracer(self, expired: threading.Event) -> Callable[[str, dict[str, Any]], None]:

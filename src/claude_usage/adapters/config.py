@@ -46,8 +46,8 @@ from claude_usage.errors import CommandLineError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-FILE_NAME = "config.toml"
-ENV_VAR = "CLAUDE_USAGE_CONFIG"
+FILE_NAME = paths.CONFIG_FILE_NAME
+ENV_VAR = paths.CONFIG_ENV_VAR
 MAX_BYTES = 1024 * 1024  # a config file past this is not one we wrote or a person did
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
@@ -97,20 +97,8 @@ class Config(NamedTuple):
     accounts: tuple[Account, ...] = ()  # `[accounts]` in the file's order; empty: the one login of the environment
 
 
-def config_dir(env: Mapping[str, str]) -> str:
-    """platformdirs' `user_config_dir("claude-usage", appauthor=False)`, computed from `env`."""
-    if sys.platform in ("win32", "darwin"):
-        return paths.user_data_dir(env)  # platformdirs puts config and data in one place there
-    xdg = env.get("XDG_CONFIG_HOME") or ""
-    return os.path.join(xdg if xdg.strip() else os.path.join(paths.home(env), ".config"), paths.APP)
-
-
-def config_path(env: Mapping[str, str]) -> Path:
-    """The config file: $CLAUDE_USAGE_CONFIG when set (and not empty), else config.toml in the user config dir."""
-    named = env.get(ENV_VAR)
-    if named:
-        return Path(named)
-    return Path(config_dir(env), FILE_NAME)
+config_dir = paths.user_config_dir
+config_path = paths.config_file
 
 
 def load(env: Mapping[str, str], path: Path | None = None) -> Config:

@@ -191,3 +191,28 @@ class ClaudePaths:
             state_file=Path(state_file(env)),
             keychain_service=keychain_service(env),
         )
+
+
+CONFIG_ENV_VAR = "CLAUDE_USAGE_CONFIG"
+CONFIG_FILE_NAME = "config.toml"
+
+
+def user_config_dir(env: Mapping[str, str]) -> str:
+    """Our config dir: platformdirs' `user_config_dir("claude-usage", appauthor=False)`, computed from `env`."""
+    if sys.platform in ("win32", "darwin"):
+        return user_data_dir(env)  # platformdirs puts config and data in one place there
+    xdg = env.get("XDG_CONFIG_HOME") or ""
+    return os.path.join(xdg if xdg.strip() else os.path.join(home(env), ".config"), APP)
+
+
+def config_file(env: Mapping[str, str]) -> Path:
+    """Our config file: $CLAUDE_USAGE_CONFIG when set (and not empty), else config.toml in the user config dir.
+
+    Here, not in adapters/config.py, so that a face can see there is none without loading the TOML machinery.
+    """
+    from pathlib import Path
+
+    named = env.get(CONFIG_ENV_VAR)
+    if named:
+        return Path(named)
+    return Path(user_config_dir(env), CONFIG_FILE_NAME)

@@ -83,6 +83,10 @@ def warn_if_malformed(args: argparse.Namespace, env: Mapping[str, str]) -> None:
     """One-shots go on with the defaults when the config is malformed, and say so once on stderr."""
     import sys
 
+    from claude_usage.adapters import paths
+
+    if args.config is None and not paths.config_file(env).exists():
+        return  # no file: nothing to warn about, and no TOML machinery to load
     from claude_usage.adapters.config import ConfigError
 
     try:

@@ -19,6 +19,7 @@ from claude_usage.errors import CommandLineError
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Iterator, Mapping, Sequence
+    from pathlib import Path
 
     from claude_usage.adapters.config import Account
     from claude_usage.adapters.history import History
@@ -108,12 +109,21 @@ def add_account_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _config_accounts(env: Mapping[str, str], path: Path) -> list[Account]:
+    from claude_usage.adapters.config import ConfigError, load
+
+    try:
+        return list(load(env, path).accounts)
+    except ConfigError:
+        return []
+
+
 def chosen_accounts(args: argparse.Namespace, env: Mapping[str, str]) -> list[Account]:
     """`--account`s, else the config file's `[accounts]`, else none (the environment's one login).
 
     A malformed config file gives none here (the faces that need it have said so, or stopped already).
     """
-    from claude_usage.adapters.config import ConfigError, load
+    from claude_usage.adapters import paths
 
     given: list[Account] | None = getattr(args, "accounts", None)
     if getattr(args, "demo", False):
@@ -123,11 +133,8 @@ def chosen_accounts(args: argparse.Namespace, env: Mapping[str, str]) -> list[Ac
     elif given:
         found = list(given)
     else:
-        path = getattr(args, "config", None)
-        try:
-            found = list(load(env, path).accounts) if path is None or path.exists() else []
-        except ConfigError:
-            found = []
+        path = getattr(args, "config", None) or paths.config_file(env)
+        found = _config_accounts(env, path) if path.exists() else []  # no file: no TOML machinery to load
     names = [a.name for a in found]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
