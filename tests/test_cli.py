@@ -47,6 +47,7 @@ def test_json_matches_the_documented_schema(logged_in: Path, standin: StandIn) -
         "age_seconds",
         "account",
         "binding",
+        "window_usage",
     ]
     assert expected == list(doc)
     assert "api" == doc["source"]

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
 
+    from claude_usage.service.poller import Poller
+    from claude_usage.service.reader import Snapshot
+    from claude_usage.service.usage_panel import UsagePanel
+
 DESCRIPTION = "Live dashboard of your Claude subscription's usage limits (Pro, Max, Team, Enterprise)."
 
 
@@ -63,8 +67,19 @@ def run(args: argparse.Namespace, env: Mapping[str, str]) -> int:
                 evaluators.append(evaluator)
                 poller.subscribe(evaluator.on_change)
             names = [s.name for s in sessions] if len(sessions) > 1 else None
-            return dashboard.run_accounts(pollers, names, console=console, demo=sessions[0].demo)
+            panels = [] if names is not None or sessions[0].demo else [_panel(pollers[0], env)]
+            return dashboard.run_accounts(pollers, names, console=console, demo=sessions[0].demo, panels=panels)
         finally:
             for evaluator in evaluators:
                 evaluator.close(1.0)  # a delivery still under way is not worth holding up `q`
             log.close()
+
+
+def _panel(poller: Poller, env: Mapping[str, str]) -> UsagePanel:
+    """The usage panel of the one account shown: its window from the poller's reading, its history."""
+    from claude_usage.service.usage_panel import UsagePanel
+
+    def snapshot() -> Snapshot | None:
+        return poller.view.snapshot
+
+    return UsagePanel(env, snapshot, poller.reader.history, poller.clock.now)

@@ -6,7 +6,9 @@
               "reset_passed", "unconfirmed"}],
  "extra_usage": <object as received> | null, "raw": <the reply as received> | null,
  "stale": bool, "age_seconds": int | null, "account": str,
- "binding": {"key", "label", "reason", "free_at"} | null}
+ "binding": {"key", "label", "reason", "free_at"} | null,
+ "window_usage": {"key", "start", "end", "tokens", "cost_usd", "burn_rate", "projects", "models",
+                  "apportioned"} | null}
 each window also has "pace": {"elapsed_pct", "delta_pct", "label"} | null and
 "forecast": {"exhausts_at", "before_reset", "end_pct", "method"} (null members without enough data)
 ```
@@ -23,6 +25,7 @@ from claude_usage.core.pace import NO_FORECAST
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from claude_usage.core.apportion import Share, WindowUsage
     from claude_usage.core.binding import Binding
     from claude_usage.core.model import Window
     from claude_usage.core.pace import Forecast, Pace
@@ -71,8 +74,46 @@ def binding_json(found: Binding | None) -> dict[str, Any] | None:
     return {"key": found.key, "label": found.label, "reason": found.reason, "free_at": _iso(found.free_at)}
 
 
+def window_usage_json(found: WindowUsage | None) -> dict[str, Any] | None:
+    """The usage panel's numbers (docs/json-schema.md, `window_usage`)."""
+    if found is None:
+        return None
+    from claude_usage.core.pricing import usd
+    from claude_usage.core.reports import iso_utc
+
+    def shares(items: tuple[Share, ...], name: str) -> list[dict[str, Any]]:
+        return [{name: s.name, "tokens": s.tokens, "cost_usd": usd(s.cost)} for s in items]
+
+    eaten = found.apportionment
+    return {
+        "key": "five_hour" if found.official else None,
+        "start": iso_utc(found.start_us),
+        "end": iso_utc(found.end_us),
+        "tokens": found.tokens,
+        "cost_usd": usd(found.cost),
+        "burn_rate": {"tokens_per_minute": found.tokens_per_minute, "usd_per_hour": found.usd_per_hour},
+        "projects": shares(found.projects, "project"),
+        "models": shares(found.models, "model"),
+        "apportioned": None
+        if eaten is None
+        else {
+            "utilization": eaten.rise,
+            "readings": eaten.readings,
+            "projects": [{"project": s.name, "points": s.points} for s in eaten.projects],
+            "models": [{"model": s.name, "points": s.points} for s in eaten.models],
+            "not_in_local_logs": eaten.not_local,
+            "text": eaten.text(),
+        },
+    }
+
+
 def snapshot_json(
-    snapshot: Snapshot, now: datetime, *, max_age_s: float, insights: Insights | None = None
+    snapshot: Snapshot,
+    now: datetime,
+    *,
+    max_age_s: float,
+    insights: Insights | None = None,
+    window_usage: WindowUsage | None = None,
 ) -> dict[str, Any]:
     """The `--json` document for what the shared store holds (possibly merged from several sources)."""
     raw = snapshot.raw
@@ -92,6 +133,7 @@ def snapshot_json(
         "age_seconds": age,
         "account": snapshot.account,
         "binding": binding_json(insights.binding if insights else None),
+        "window_usage": window_usage_json(window_usage),
     }
 
 

@@ -61,7 +61,12 @@ def _print_json(reader: Reader, snapshot: Snapshot, args: argparse.Namespace) ->
     from claude_usage.commands.jsondoc import dumps, snapshot_json
 
     now = reader.clock.now()
-    document = snapshot_json(snapshot, now, max_age_s=args.max_age, insights=reader.insights(snapshot))
+    from claude_usage.service.usage_panel import compute_quietly
+
+    usage = compute_quietly(reader.env, snapshot, reader.history, now)
+    document = snapshot_json(
+        snapshot, now, max_age_s=args.max_age, insights=reader.insights(snapshot), window_usage=usage
+    )
     sys.stdout.write(dumps(document) + "\n")
     sys.stdout.flush()
 

@@ -183,3 +183,82 @@ def apportion(window: OfficialWindow, groups: Iterable[UsageGroup], table: Price
     return Apportionment(
         window.key, window.resets_us, rise, len(window.readings), shares(projects), shares(models), not_local
     )
+
+
+BURN_US = 15 * 60 * 1_000_000
+
+
+class WindowUsage(NamedTuple):
+    """The local usage of one 5-hour window so far: tokens, cost (pricing units), the burn rate over the last
+    15 minutes, the projects and models by cost (points 0), and who ate it when the history can tell."""
+
+    start_us: int
+    end_us: int
+    official: bool  # the API's window (else the last five hours)
+    tokens: int
+    cost: int
+    tokens_per_minute: float
+    usd_per_hour: float
+    projects: tuple[Share, ...]
+    models: tuple[Share, ...]
+    apportionment: Apportionment | None
+    at_us: int  # when it was computed
+
+
+def window_usage(
+    groups: Iterable[UsageGroup],
+    table: PriceTable,
+    *,
+    start_us: int,
+    end_us: int,
+    now_us: int,
+    official: bool,
+    apportionment: Apportionment | None = None,
+) -> WindowUsage:
+    """The usage of the groups in (start_us, min(end_us, now_us)]; the burn rate over the 15 minutes to now."""
+    from claude_usage.core.pricing import usd
+
+    tokens = cost = burn_tokens = burn_cost = 0
+    projects: dict[str, list[int]] = {}
+    models: dict[str, list[int]] = {}
+    for group in groups:
+        if not start_us < group.first_us <= min(end_us, now_us):
+            continue
+        found = cost_units(
+            table.lookup(group.model),
+            input_tokens=group.input_tokens,
+            output_tokens=group.output_tokens,
+            cache_write_5m=group.cache_write_5m,
+            cache_write_1h=group.cache_write_1h,
+            cache_read=group.cache_read,
+            long_context=group.long_context,
+        )
+        count = group.input_tokens + group.output_tokens + group.cache_write_5m + group.cache_write_1h
+        count += group.cache_read
+        tokens += count
+        cost += found
+        if group.first_us > now_us - BURN_US:
+            burn_tokens += count
+            burn_cost += found
+        for sums, name in ((projects, group.project), (models, group.model)):
+            cell = sums.setdefault(name, [0, 0])
+            cell[0] += found
+            cell[1] += count
+
+    def ranked(sums: dict[str, list[int]]) -> tuple[Share, ...]:
+        out = [Share(name, 0.0, c, t) for name, (c, t) in sums.items()]
+        return tuple(sorted(out, key=lambda s: (-s.cost, -s.tokens, s.name)))
+
+    return WindowUsage(
+        start_us,
+        end_us,
+        official,
+        tokens,
+        cost,
+        burn_tokens / 15,
+        usd(burn_cost) * 4,
+        ranked(projects),
+        ranked(models),
+        apportionment,
+        now_us,
+    )

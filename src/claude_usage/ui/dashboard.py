@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from rich.segment import Segment
     from rich.style import Style
 
+    from claude_usage.core.apportion import WindowUsage
     from claude_usage.service.poller import Poller
+    from claude_usage.service.usage_panel import UsagePanel
 
 # While waiting for a reading, look for it this often so it shows at once.
 _FAST_TICK_S = 0.05
@@ -50,6 +52,7 @@ def frame_now(
     request_allowed_at: datetime | None = None,
     account: str | None = None,
     hints: bool = True,
+    window_usage: WindowUsage | None = None,
 ) -> Frame:
     """The frame for this instant, from the poller's latest view."""
     view = poller.view
@@ -72,6 +75,7 @@ def frame_now(
         request_allowed_at=request_allowed_at,
         account=account,
         hints=hints,
+        window_usage=window_usage,
     )
 
 
@@ -217,8 +221,18 @@ def run(poller: Poller, *, console: Console, demo: bool) -> int:
     return run_accounts([poller], None, console=console, demo=demo)
 
 
-def run_accounts(pollers: Sequence[Poller], names: Sequence[str] | None, *, console: Console, demo: bool) -> int:
-    """`run` for several accounts stacked (`names` titles their sections; None: one account, untitled)."""
+def run_accounts(
+    pollers: Sequence[Poller],
+    names: Sequence[str] | None,
+    *,
+    console: Console,
+    demo: bool,
+    panels: Sequence[UsagePanel | None] = (),
+) -> int:
+    """`run` for several accounts stacked (`names` titles their sections; None: one account, untitled).
+
+    `panels` (one per poller, or none) are refreshed in their own background threads: a frame shows the
+    last result and never waits for a scan of the transcripts."""
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None  # noqa: S101 - astimezone() always sets one
     stop = threading.Event()
@@ -227,6 +241,9 @@ def run_accounts(pollers: Sequence[Poller], names: Sequence[str] | None, *, cons
         threading.Thread(target=poller.run_forever, args=(stop, wake), name="poller", daemon=True)
         for poller, wake in zip(pollers, wakes, strict=True)
     ]
+    shown = [panel for panel in panels if panel is not None]
+    workers += [threading.Thread(target=p.run_forever, args=(stop,), name="usage-panel", daemon=True) for p in shown]
+    usage_of = list(panels) + [None] * (len(pollers) - len(panels))
     allowed_at: list[datetime | None] = [None for _ in pollers]  # after `r` while the budget holds requests back
     titles: Sequence[str | None] = names if names is not None else [None for _ in pollers]
     last = len(pollers) - 1
@@ -248,6 +265,7 @@ def run_accounts(pollers: Sequence[Poller], names: Sequence[str] | None, *, cons
                                 request_allowed_at=allowed_at[index],
                                 account=titles[index],
                                 hints=index == last,
+                                window_usage=None if usage_of[index] is None else usage_of[index].latest,  # type: ignore[union-attr]
                             )
                         )
                     screen.draw(Dashboard(frames[0]) if len(frames) == 1 else Stack(frames))

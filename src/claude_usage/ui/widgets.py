@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.style import Style
 
+    from claude_usage.core.apportion import Share, WindowUsage
     from claude_usage.core.model import ExtraUsage, Usage, Window
     from claude_usage.core.pace import Sample
     from claude_usage.insights import Insights
@@ -66,6 +67,7 @@ class Frame:
     request_allowed_at: datetime | None = None  # after `r` within the budget's spacing: when a request may go
     account: str | None = None  # the account's name in the title, when several are shown
     hints: bool = True  # a live frame's key hints (a stack of accounts shows them once, under the last)
+    window_usage: WindowUsage | None = None  # the usage panel: the current 5-hour window's local usage
 
 
 class Bar:
@@ -149,19 +151,22 @@ class Detail(NamedTuple):
     sources: bool = True
     blank: bool = True  # between the limits and the status
     bars: bool = True  # the narrow layout's bar rows
+    panel: bool = True  # the usage panel (the current window's tokens, cost, burn rate, who ate it): first to go
 
 
 DETAILS = (
     Detail(),
-    Detail(sparklines=False),
-    Detail(sparklines=False, insights=False),
-    Detail(sparklines=False, insights=False, sources=False),
-    Detail(sparklines=False, insights=False, sources=False, blank=False),
-    Detail(sparklines=False, insights=False, sources=False, blank=False, bars=False),
+    Detail(panel=False),
+    Detail(panel=False, sparklines=False),
+    Detail(panel=False, sparklines=False, insights=False),
+    Detail(panel=False, sparklines=False, insights=False, sources=False),
+    Detail(panel=False, sparklines=False, insights=False, sources=False, blank=False),
+    Detail(panel=False, sparklines=False, insights=False, sources=False, blank=False, bars=False),
 )
 
 # Row priorities: when even the plainest layout is too tall, the lowest go first (the later of equals first).
 NOTE, TITLE, LIMIT, BLOCKING, PROBLEM, KEEP = range(6)
+PANEL = NOTE - 1
 
 _LABEL_MAX = 30
 _PANEL_CHROME = 4  # border and padding of the panel
@@ -416,10 +421,52 @@ class _Layout(NamedTuple):
     priorities: list[int]
 
 
+def _money(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def _top(shares: Sequence[Share], limit: int = 3) -> str:
+    from claude_usage.core.pricing import usd
+
+    return SEPARATOR.join(f"{clean(s.name).removeprefix('claude-')} {_money(usd(s.cost))}" for s in shares[:limit])
+
+
+def _panel(found: WindowUsage, width: int) -> Lines:
+    """`This window: 1.23M tokens · $4.56 · 12.3k tok/min · $3.40/h (15 min)`, the top projects and models,
+    and who ate the window when the history can tell."""
+    from claude_usage.core.pricing import usd
+
+    scope = "This window" if found.official else "Last 5 h"
+    head = [
+        f"{_count(found.tokens)} tokens",
+        _money(usd(found.cost)),
+        f"{_count(round(found.tokens_per_minute))} tok/min · {_money(found.usd_per_hour)}/h (15 min)",
+    ]
+    lines = _wrapped(((f"{scope}: ", "bold"), (SEPARATOR.join(head), "")), width, PANEL)
+    if found.projects:
+        lines += _wrapped((("Projects: ", "dim"), (_top(found.projects), "")), width, PANEL)
+    if found.models:
+        lines += _wrapped((("Models: ", "dim"), (_top(found.models), "")), width, PANEL)
+    if found.apportionment is not None:
+        lines += _wrapped(((found.apportionment.text(), "cyan"),), width, PANEL)
+    return lines
+
+
+def _count(count: int) -> str:
+    for scale, unit in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.{2 if value < 10 else 1 if value < 100 else 0}f}{unit}"
+    return str(count)
+
+
 def _layout(frame: Frame, width: int, detail: Detail, ascii_only: bool) -> _Layout:
     roomy = width >= ROOMY_AT
     inner = width - _PANEL_CHROME if roomy else width
     lines = _body(frame, inner, roomy, detail)
+    if detail.panel and frame.window_usage is not None and frame.usage is not None:
+        lines.append(((), PANEL))
+        lines += _panel(frame.window_usage, inner)
     status = _status(frame, inner)
     if status and detail.blank:
         lines.append(((), LIMIT))
