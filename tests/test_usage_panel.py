@@ -122,10 +122,21 @@ def _snapshot(resets: datetime, now: datetime) -> object:
     return _Snapshot()
 
 
-def test_demo_json_has_window_usage(home: Path) -> None:
+def test_json_without_an_index_has_a_null_window_usage(home: Path) -> None:
+    """A one-shot never scans the transcripts: with no index yet, `window_usage` is null (and it answers at once)."""
     config = home / ".claude"
     write(config, "-p/s.jsonl", assistant("m1", "r1", when=datetime.now(timezone.utc).isoformat()[:23] + "Z"))
     result = run_cli("--json", "--demo", env={**env_for(config), "CLAUDE_USAGE_DATA_DIR": str(home / "data")})
+    assert (0, None) == (result.code, json.loads(result.stdout)["window_usage"])
+
+
+def test_demo_json_has_window_usage(home: Path) -> None:
+    """Once the index is up to date (here by `report`), `--json` carries the current window's usage."""
+    config = home / ".claude"
+    write(config, "-p/s.jsonl", assistant("m1", "r1", when=datetime.now(timezone.utc).isoformat()[:23] + "Z"))
+    env = {**env_for(config), "CLAUDE_USAGE_DATA_DIR": str(home / "data")}
+    assert 0 == run_cli("report", "daily", "--json", env=env).code
+    result = run_cli("--json", "--demo", env=env)
     assert 0 == result.code, result.stderr
     doc = json.loads(result.stdout)
     assert "window_usage" in doc

@@ -10,12 +10,12 @@ the account's latest reading, else the last five hours; who ate it comes from th
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING
 
 from claude_usage.errors import ClaudeUsageError
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Iterable, Mapping
     from datetime import datetime
 
@@ -61,8 +61,12 @@ def compute(
     *,
     workers: int | None = 1,
     lock_wait_s: float = 5.0,
+    update: bool = True,
 ) -> WindowUsage | None:
-    """Scan what is new, then the current window's usage (None without any config dir with transcripts)."""
+    """Scan what is new (unless `update` is false), then the current window's usage.
+
+    None without any config dir with transcripts.
+    """
     from claude_usage.adapters.pricing import load_table
     from claude_usage.adapters.transcripts import TranscriptIndex, config_roots, index_path
     from claude_usage.core.apportion import Share, apportion, window_usage, windows
@@ -81,7 +85,8 @@ def compute(
     start_us = end_us - _WINDOW_US
     table = load_table()
     with TranscriptIndex(index_path(env)) as index:
-        index.update(roots, workers=workers, lock_wait_s=lock_wait_s)
+        if update:
+            index.update(roots, workers=workers, lock_wait_s=lock_wait_s)
         groups = index.groups(roots, minutes=True, by_file=True, long_context_threshold=table.long_context_threshold)
     groups = [g for g in groups if start_us < g.first_us <= end_us]
     eaten = None
@@ -128,6 +133,8 @@ class UsagePanel:
         self.every_s = every_s
         self.latest: WindowUsage | None = None  # None until the first scan ends
         self.problem: str | None = None
+        import threading  # the live dashboard's: a one-shot `--json` imports this module without starting one
+
         self.ready = threading.Event()
 
     def refresh(self) -> None:
@@ -152,8 +159,14 @@ class UsagePanel:
 def compute_quietly(
     env: Mapping[str, str], snapshot: Snapshot | None, history: History | None, now: datetime
 ) -> WindowUsage | None:
-    """`compute` for a one-shot `--json`: None (the key null) when the transcripts cannot be read now."""
+    """`compute` for a one-shot `--json`, from the index as it stands: no scan (a scan of a large corpus would
+    hold up the answer: `report`, the dashboard and `serve` keep the index current). None (the key null) when
+    there is no index yet or the transcripts cannot be read now."""
+    from claude_usage.adapters.transcripts import index_path
+
+    if not os.path.exists(index_path(env)):
+        return None
     try:
-        return compute(env, snapshot, history, now, workers=None, lock_wait_s=2.0)
+        return compute(env, snapshot, history, now, workers=None, lock_wait_s=2.0, update=False)
     except ClaudeUsageError:
         return None
