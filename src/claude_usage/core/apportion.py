@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from claude_usage.core.pricing import cost_units
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -149,17 +147,8 @@ def apportion(window: OfficialWindow, groups: Iterable[UsageGroup], table: Price
         if at <= times[0] or at > times[-1]:
             continue
         interval = bisect_left(times, at) - 1
-        cost = cost_units(
-            table.lookup(group.model),
-            input_tokens=group.input_tokens,
-            output_tokens=group.output_tokens,
-            cache_write_5m=group.cache_write_5m,
-            cache_write_1h=group.cache_write_1h,
-            cache_read=group.cache_read,
-            long_context=group.long_context,
-        )
-        tokens = group.input_tokens + group.output_tokens + group.cache_write_5m + group.cache_write_1h
-        tokens += group.cache_read
+        cost = group.cost(table.lookup(group.model))
+        tokens = group.tokens
         cost_in[interval] += cost
         per.append((interval, group.project, group.model, cost, tokens))
     not_local = sum(r for r, cost in zip(rises, cost_in, strict=True) if cost <= 0)
@@ -224,17 +213,8 @@ def window_usage(
     for group in groups:
         if not start_us < group.first_us <= min(end_us, now_us):
             continue
-        found = cost_units(
-            table.lookup(group.model),
-            input_tokens=group.input_tokens,
-            output_tokens=group.output_tokens,
-            cache_write_5m=group.cache_write_5m,
-            cache_write_1h=group.cache_write_1h,
-            cache_read=group.cache_read,
-            long_context=group.long_context,
-        )
-        count = group.input_tokens + group.output_tokens + group.cache_write_5m + group.cache_write_1h
-        count += group.cache_read
+        found = group.cost(table.lookup(group.model))
+        count = group.tokens
         tokens += count
         cost += found
         if group.first_us > now_us - BURN_US:

@@ -58,6 +58,23 @@ class UsageGroup(NamedTuple):
     project: str = ""
     session: str = ""
 
+    @property
+    def tokens(self) -> int:
+        """Every token of the group: input, output, both cache writes and cache reads."""
+        return self.input_tokens + self.output_tokens + self.cache_write_5m + self.cache_write_1h + self.cache_read
+
+    def cost(self, prices: Pricing) -> int:
+        """What the group would have cost at `prices` (its model's), in pricing's integer units."""
+        return cost_units(
+            prices,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_write_5m=self.cache_write_5m,
+            cache_write_1h=self.cache_write_1h,
+            cache_read=self.cache_read,
+            long_context=self.long_context,
+        )
+
 
 class Tokens(NamedTuple):
     """Token counts (the cache writes split by duration) and their cost in pricing's integer units."""
@@ -135,15 +152,7 @@ def _tokens(group: UsageGroup, table: PriceTable, pricing: dict[str, Pricing]) -
     found = pricing.get(group.model)
     if found is None:
         found = pricing[group.model] = table.lookup(group.model)
-    cost = cost_units(
-        found,
-        input_tokens=group.input_tokens,
-        output_tokens=group.output_tokens,
-        cache_write_5m=group.cache_write_5m,
-        cache_write_1h=group.cache_write_1h,
-        cache_read=group.cache_read,
-        long_context=group.long_context,
-    )
+    cost = group.cost(found)
     return Tokens(
         group.input_tokens,
         group.output_tokens,

@@ -34,21 +34,13 @@ class ModelSums(NamedTuple):
 def sums_by_model(groups: list[UsageGroup]) -> dict[str, ModelSums]:
     """The groups of the index summed per model, priced with the shipped table."""
     from claude_usage.adapters.pricing import load_table
-    from claude_usage.core.pricing import cost_units, usd
+    from claude_usage.core.pricing import usd
 
     table = load_table()
     units: dict[str, int] = {}
     found: dict[str, ModelSums] = {}
     for group in groups:
-        cost = cost_units(
-            table.lookup(group.model),
-            input_tokens=group.input_tokens,
-            output_tokens=group.output_tokens,
-            cache_write_5m=group.cache_write_5m,
-            cache_write_1h=group.cache_write_1h,
-            cache_read=group.cache_read,
-            long_context=group.long_context,
-        )
+        cost = group.cost(table.lookup(group.model))
         units[group.model] = units.get(group.model, 0) + cost
         was = found.get(group.model, ModelSums())
         found[group.model] = ModelSums(
