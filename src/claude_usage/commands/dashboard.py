@@ -30,14 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--once", action="store_true", help="take one reading, draw it once, exit")
     mode.add_argument("--json", action="store_true", help="take one reading, print it as JSON on stdout, exit")
-    parser.add_argument(
-        "--interval",
-        type=wiring.seconds,
-        metavar="SECONDS",
-        help="seconds between readings in the live dashboard (default 60; at least 10 against a remote "
-        "endpoint, 1 against a loopback one)",
-    )
-    wiring.add_reading_options(parser)
+    wiring.add_polling_options(parser)
+    wiring.add_one_shot_options(parser)
     wiring.add_account_option(parser)
     alerting.add_alert_options(parser)
 

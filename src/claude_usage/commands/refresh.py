@@ -20,7 +20,8 @@ QUIET = True  # errors are not printed: nobody reads a detached process's stderr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    wiring.add_reading_options(parser, max_age=60.0)
+    wiring.add_polling_options(parser, interval=False)
+    wiring.add_one_shot_options(parser, max_age=60.0)
     parser.set_defaults(interval=None, once=False, json=False)
 
 

@@ -52,24 +52,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="ask every request for the token on the first line of this file (Authorization: Bearer TOKEN, "
         "or HTTP Basic with the token as password)",
     )
-    parser.add_argument(
-        "--interval",
-        type=wiring.seconds,
-        metavar="SECONDS",
-        help="seconds between readings (default 60; at least 10 against a remote endpoint, 1 against a loopback one)",
-    )
-    parser.add_argument(
-        "--min-spacing",
-        type=wiring.seconds,
-        metavar="SECONDS",
-        help="no two requests for an account, from any process, closer than this (default 30, or "
-        "$CLAUDE_USAGE_MIN_SPACING)",
-    )
-    parser.add_argument("--demo", action="store_true", help="serve a built-in simulated account (no login needed)")
+    wiring.add_polling_options(parser, demo="serve a built-in simulated account (no login needed)")
     wiring.add_account_option(parser)
-    parser.add_argument(
-        "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
-    )
 
 
 def listen_warning(where: str, *, token: bool) -> str:

@@ -38,12 +38,7 @@ JOIN_S = 2.0  # at the stop: how long to wait for a poll or a delivery under way
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--interval",
-        type=wiring.seconds,
-        metavar="SECONDS",
-        help="seconds between readings (default 60; at least 10 against a remote endpoint, 1 against a loopback one)",
-    )
+    wiring.add_polling_options(parser, demo="watch the built-in simulated account (no login needed)")
     alerting.add_alert_options(parser)
     parser.add_argument(
         "--install-service",
@@ -52,17 +47,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "print how to start it",
     )
     parser.add_argument("--force", action="store_true", help="with --install-service: replace an existing unit")
-    parser.add_argument(
-        "--min-spacing",
-        type=wiring.seconds,
-        metavar="SECONDS",
-        help="no two requests for an account, from any process, closer than this (default 30, or "
-        "$CLAUDE_USAGE_MIN_SPACING; at least 10 remote, 1 loopback)",
-    )
-    parser.add_argument(
-        "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
-    )
-    parser.add_argument("--demo", action="store_true", help="watch the built-in simulated account (no login needed)")
     wiring.add_account_option(parser)
 
 

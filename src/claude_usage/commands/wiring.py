@@ -50,8 +50,36 @@ def age(text: str) -> float:
     return 0.0 if text.strip() in ("0", "0.0") else seconds(text)
 
 
-def add_reading_options(parser: argparse.ArgumentParser, *, max_age: float = 30.0) -> None:
-    """The options of every face that takes readings."""
+def add_polling_options(
+    parser: argparse.ArgumentParser,
+    *,
+    interval: bool = True,
+    demo: str = "run against a built-in simulated account (no login needed)",
+) -> None:
+    """The options of every face that polls or reads: --interval, --min-spacing, --demo, --no-keychain."""
+    if interval:
+        parser.add_argument(
+            "--interval",
+            type=seconds,
+            metavar="SECONDS",
+            help="seconds between readings (default 60; at least 10 against a remote endpoint, 1 against a "
+            "loopback one)",
+        )
+    parser.add_argument(
+        "--min-spacing",
+        type=seconds,
+        metavar="SECONDS",
+        help="no two requests for an account, from any process, closer than this (default 30, or "
+        "$CLAUDE_USAGE_MIN_SPACING; at least 10 remote, 1 loopback)",
+    )
+    parser.add_argument("--demo", action="store_true", help=demo)
+    parser.add_argument(
+        "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
+    )
+
+
+def add_one_shot_options(parser: argparse.ArgumentParser, *, max_age: float = 30.0) -> None:
+    """The options of a face that takes one reading: --max-age, --wait."""
     parser.add_argument(
         "--max-age",
         type=age,
@@ -60,24 +88,11 @@ def add_reading_options(parser: argparse.ArgumentParser, *, max_age: float = 30.
         help=f"one-shots: use a stored reading younger than this instead of asking (default {max_age:g})",
     )
     parser.add_argument(
-        "--min-spacing",
-        type=seconds,
-        metavar="SECONDS",
-        help="no two requests for an account, from any process, closer than this (default 30, or "
-        "$CLAUDE_USAGE_MIN_SPACING; at least 10 remote, 1 loopback)",
-    )
-    parser.add_argument(
         "--wait",
         type=seconds,
         default=30.0,
         metavar="SECONDS",
         help="how long a one-shot may keep retrying transient failures (default 30; at most 4 requests)",
-    )
-    parser.add_argument(
-        "--demo", action="store_true", help="run against a built-in simulated account (no login needed)"
-    )
-    parser.add_argument(
-        "--no-keychain", action="store_true", help="macOS: never read the login Keychain (use the file only)"
     )
 
 
