@@ -222,3 +222,15 @@ def test_scoped_weekly_limit_is_the_sonnet_week() -> None:
     doc = record_reply({}, source="api", raw=raw, plan=None, observed_at=ago(60))
     choice = shown(doc, "seven_day_sonnet", NOW)
     assert 12.0 == (choice.seen.utilization if choice else None)
+
+
+def test_same_value_with_a_reset_a_second_later_extends_its_sighting() -> None:
+    """Claude Code's reset of one window can drift by a second between replies: the same value is no news."""
+    doc = capture({}, ago(30), 80.0)
+    doc = capture(doc, ago(5), 80.0, RESET + timedelta(seconds=1))
+    held = document.feed_windows(doc)["five_hour"]
+    assert (None, ago(30).isoformat(), ago(5).isoformat()) == (
+        doc.get("pending"),
+        held["first_seen_at"],
+        held["observed_at"],
+    )

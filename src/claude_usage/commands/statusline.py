@@ -239,7 +239,7 @@ def _already_known(doc: dict[str, Any], feed: dict[str, Any], now: datetime) -> 
         seen = iso_or_none(old.get("observed_at"))
         if seen is None or not 0 <= (now - seen).total_seconds() < REWRITE_AFTER_S:
             return False
-        if old.get("utilization") != value or old.get("resets_at") != resets_at.isoformat():
+        if not document.same_capture(old, value, resets_at):
             return False
     return True
 

@@ -278,6 +278,11 @@ def _known_high(doc: dict[str, Any], key: str, resets_at: datetime) -> tuple[flo
     return high, later
 
 
+def same_capture(held: dict[str, Any], value: float, resets_at: datetime) -> bool:
+    """Whether a held capture says the same: its value, in the same window (its reset may drift by a second)."""
+    return held.get("utilization") == value and same_window(iso_or_none(held.get("resets_at")), resets_at)
+
+
 def news(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]]) -> dict[str, tuple[float, datetime]]:
     """The captures of `feed` that the document does not already know better (rule 2): what may be recorded.
 
@@ -307,7 +312,7 @@ def record_feed(doc: dict[str, Any], feed: dict[str, tuple[float, datetime]], no
         old = windows.get(key)
         first_seen = now.isoformat()
         if isinstance(old, dict):
-            if old.get("utilization") == value and old.get("resets_at") == reset:
+            if same_capture(old, value, resets_at):
                 first_seen = old.get("first_seen_at") or old.get("observed_at") or first_seen
             elif "observed_at" in old:
                 pending.append({"key": key, **old})  # the value it replaces, for the history
