@@ -196,3 +196,11 @@ def test_account_named_twice_exits_2(home: Path) -> None:
         result.code,
         result.stderr,
     )
+
+
+def test_every_account_failing_unexpectedly_exits_4() -> None:
+    """When no account answered and none failed on its login, the exit status is 4, whatever the errors were."""
+    from claude_usage.commands.oneshot import Outcome, exit_status
+
+    failed = [Outcome(session=object(), error=ValueError("boom")) for _ in range(2)]  # type: ignore[arg-type]
+    assert 4 == exit_status(failed)

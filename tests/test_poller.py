@@ -402,3 +402,22 @@ def test_ask_now_only_moves_the_due_time(poller: Poller, client: ScriptedClient)
     """`ask_now()` makes a poll due but sends nothing itself: the poll is `run_due()`'s."""
     poller.ask_now()
     assert (0.0, []) == (poller.seconds_until_due(), client.sent)
+
+
+def test_run_forever_outlives_an_unexpected_error(poller: Poller, client: ScriptedClient) -> None:
+    """An exception the poll did not expect lands in the view as a problem; the loop goes on and stops when told."""
+
+    def broken(key: str) -> None:
+        raise ValueError("a NaN in a damaged document")
+
+    poller.reader.file_history = broken  # type: ignore[method-assign]
+    failed = threading.Event()
+    poller.subscribe(lambda change: failed.set() if change.current.problem_kind == "unavailable" else None)
+    stop, wake = threading.Event(), threading.Event()
+    worker = threading.Thread(target=poller.run_forever, args=(stop, wake), daemon=True)
+    worker.start()
+    assert failed.wait(timeout=10)
+    stop.set()
+    wake.set()
+    worker.join(timeout=10)
+    assert (False, "unexpected error (ValueError); retrying") == (worker.is_alive(), poller.view.problem)

@@ -16,7 +16,7 @@ from claude_usage.adapters.claude_state import ClaudeState
 from claude_usage.adapters.store import Store
 from claude_usage.core import document
 from claude_usage.core.shared import SharedBudget
-from claude_usage.errors import NotLoggedIn, RateLimited, UnavailableError
+from claude_usage.errors import NotLoggedIn, RateLimited, TokenRejected, UnavailableError
 from claude_usage.service.fetch import MAX_ATTEMPTS
 from claude_usage.service.reader import Reader
 from tests.conftest import load_fixture
@@ -346,3 +346,43 @@ def test_file_history_files_a_changed_document_again(
     _store_capture(store, 50.0, clock.now())
     reader.file_history(ACCOUNT_KEY)
     assert ("five_hour", 50.0, "statusline", clock.now()) == _rows(history)[-1]
+
+
+# -- a token the endpoint rejected ------------------------------------------------------------------------
+
+
+def test_a_rejected_token_still_gets_a_fresh_reading(store: Store, clock: FakeClock, env: dict[str, str]) -> None:
+    """Another process had the token rejected, but the store is fresh: the reading is answered, nothing sent."""
+    rejecting = build_reader(store, clock, ScriptedClient(TokenRejected("401 expired", status=401)), env=env)
+    with pytest.raises(TokenRejected):
+        rejecting.read(60)
+    clock.advance(40)
+    _store_reply(store, clock, age_s=5)
+    client = ScriptedClient(REPLY)
+    snapshot = build_reader(store, clock, client, env=env).read(60)
+    assert ([], False) == (client.sent, snapshot.empty)
+
+
+def test_a_rejected_token_is_not_sent_by_another_reader(store: Store, clock: FakeClock, env: dict[str, str]) -> None:
+    """When a request is wanted, another reader refuses the token the endpoint rejected, sending nothing."""
+    rejecting = build_reader(store, clock, ScriptedClient(TokenRejected("401 expired", status=401)), env=env)
+    with pytest.raises(TokenRejected):
+        rejecting.read(60)
+    clock.advance(40)
+    client = ScriptedClient(REPLY)
+    with pytest.raises(TokenRejected):
+        build_reader(store, clock, client, env=env).read(60)
+    assert [] == client.sent
+
+
+def test_a_pending_nan_never_reaches_the_history(
+    store: Store, clock: FakeClock, env: dict[str, str], history: CountingHistory
+) -> None:
+    """A damaged document's NaN among the pending values is skipped; the rest is filed."""
+    _store_reply(store, clock, age_s=5)
+    bad = {"key": "five_hour", "utilization": float("nan"), "observed_at": clock.now().isoformat()}
+    store.update(ACCOUNT_KEY, lambda doc: {**doc, "pending": [bad]})
+    reader = build_reader(store, clock, ScriptedClient(REPLY), env=env, history=history)
+    reader.read(60)
+    reader.file_history(ACCOUNT_KEY)
+    assert ([], 3) == (store.read(ACCOUNT_KEY).get("pending", []), len(history.rows(account=ACCOUNT_KEY)))

@@ -918,3 +918,35 @@ def test_render_of_old_news_writes_nothing(home: Path) -> None:
     before = (data_dir() / f"{KEY}.json").stat().st_mtime_ns
     statusline("--no-refresh", stdin=stdin_of(session(42.0)))
     assert before == (data_dir() / f"{KEY}.json").stat().st_mtime_ns
+
+
+def test_feed_a_little_below_the_api_claims_no_refresh(home: Path) -> None:
+    """The feed's 41 beside the API's 41.3 for the same window (rounding): the feed is fresh, nothing is asked."""
+    login(home)
+    raw = fresh_fixture("max-typical")
+    raw["five_hour"]["utilization"] = 41.3
+    raw["seven_day"]["utilization"] = 14.0
+    store_api_reading(raw, utc_now() - timedelta(minutes=2))
+    week_reset = datetime.fromisoformat(raw["seven_day"]["resets_at"]).timestamp()
+    statusline(stdin=stdin_of(session(41.0, 14.0, week_reset=week_reset)))
+    assert None is refresh_claim()
+
+
+def test_filing_pending_values_asks_the_endpoint_nothing(home: Path, quick_api: StandIn) -> None:
+    """A refresh started only to file the status line's pending values sends no request for a young reply."""
+    login(home)
+    now = utc_now()
+    pending = [
+        {
+            "key": "five_hour",
+            "utilization": float(n),
+            "resets_at": (now + timedelta(hours=2)).isoformat(),
+            "first_seen_at": now.isoformat(),
+            "observed_at": now.isoformat(),
+        }
+        for n in range(100)
+    ]
+    store_api_reading(below_feed(fresh_fixture("max-typical")), now - timedelta(minutes=5), pending=pending)
+    statusline(stdin=stdin_of(session()), env={"CLAUDE_USAGE_API_URL": quick_api.url})
+    assert wait_for(lambda: not document().get("pending"), 15), "the refresh filed nothing"
+    assert 0 == len(quick_api.usage_requests())

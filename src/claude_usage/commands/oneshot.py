@@ -187,14 +187,11 @@ def error_json(error: BaseException) -> dict[str, Any]:
 
 
 def exit_status(outcomes: Sequence[Outcome]) -> int:
-    """0 while any account answered; else 3 when any failed on its login, else 4 (else the first one's)."""
+    """0 while any account answered; else 3 when any failed on its login, else 4."""
     codes = [error_json(o.error)["exit_code"] for o in outcomes if o.error is not None]
     if len(codes) < len(outcomes):
         return 0
-    for code in (ExitCode.AUTH, ExitCode.UNAVAILABLE):
-        if code in codes:
-            return int(code)
-    return int(codes[0]) if codes else 0
+    return int(ExitCode.AUTH) if ExitCode.AUTH in codes else int(ExitCode.UNAVAILABLE)
 
 
 def _account_json(outcome: Outcome, args: argparse.Namespace) -> dict[str, Any]:

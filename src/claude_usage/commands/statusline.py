@@ -34,7 +34,7 @@ from claude_usage.errors import UnavailableError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs every render
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
     from typing import Any
 
     from claude_usage.core.document import Choice
@@ -134,6 +134,12 @@ def main(argv: list[str]) -> int:
         sys.stdout.flush()
     except OSError:
         pass  # Claude Code aborted this render and closed the pipe
+    except ValueError:  # a stdout that cannot encode the line (cp1252 on Windows has no ↻): write UTF-8 bytes
+        try:
+            sys.stdout.buffer.write((line + "\n").encode())
+            sys.stdout.buffer.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
     return 0
 
 
@@ -206,9 +212,10 @@ def render(argv: list[str], env: Mapping[str, str], stdin: Any) -> str:
         pending = doc.get("pending")
         # A refresh also files the values waiting for the history, even for a login it cannot use.
         flush = isinstance(pending, list) and len(pending) >= PENDING_FLUSH
-        due = _refresh_due(doc, values, options, now, env) if logged_in else None
+        due = _refresh_due(doc, values, options, now, env, feed) if logged_in else None
         if flush or due:
-            _claim_and_spawn(store, key, due or options["max_age"], now, env)
+            # Only filing the pending values: a refresh that asks nothing unless the reply is a day old.
+            _claim_and_spawn(store, key, due or MAX_AGE_CAP_S, now, env)
     line = _format(options["format"], values, now, colour=not env.get("NO_COLOR"))
     if options["chain"]:
         line = _chain(options["chain"], raw, line)
@@ -270,12 +277,14 @@ def _refresh_due(
     options: dict[str, Any],
     now: datetime,
     env: Mapping[str, str],
+    fed: Collection[str] = (),
 ) -> float | None:
     """The `--max-age` a refresh should run with, or None when the line needs no request now.
 
-    The session and the week come from Claude Code's feed: asked for only when no source has had them for
-    `--max-age`. What only the endpoint has is asked for at most every `--endpoint-max-age`. Nothing is
-    asked while a live dashboard (a poller) keeps the store fresh.
+    The session and the week come from Claude Code's feed (`fed`: the keys this render's stdin carried):
+    never asked for while it carries them, else only when no source has had them for `--max-age`. What only
+    the endpoint has is asked for at most every `--endpoint-max-age`. Nothing is asked while a live dashboard
+    (a poller) keeps the store fresh.
     """
     shared = SharedBudget(doc)
     if shared.poller_alive(now):
@@ -286,7 +295,12 @@ def _refresh_due(
     reply_age = document.reply_age(doc, now)
     for name in _needed(options["format"]):
         value = values.get(name)
-        if PLACEHOLDERS[name] in document.FEED_KEYS:
+        if PLACEHOLDERS[name] in fed:
+            # Claude Code's feed carried it in this very render: fresh, whichever number is shown (the feed
+            # may round a little below the endpoint's). Only an unconfirmed 100 is worth a rare look.
+            if value is not None and value.unconfirmed and (reply_age is None or reply_age > endpoint_age):
+                return float(endpoint_age)
+        elif PLACEHOLDERS[name] in document.FEED_KEYS:
             # Unknown (a whole reply would say whether the account has it), unconfirmed or old, and no
             # whole reply young enough to stand for it.
             wanted = value is None or value.reset_passed or value.unconfirmed or _age(value, now) > options["max_age"]

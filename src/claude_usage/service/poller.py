@@ -91,7 +91,22 @@ class Poller:
     def run_forever(self, stop: threading.Event, wake: threading.Event) -> None:
         """Poll until `stop` is set, sleeping until the next poll is due (`wake` cuts a sleep short)."""
         while not stop.is_set():
-            self.run_due()
+            try:
+                self.run_due()
+            except Exception as exc:  # noqa: BLE001 - the loop never dies: say it, back off, go on
+                self._failures += 1
+                retry = self._error_retry_s()
+                with self._lock:
+                    self._next_due = self.clock.now() + timedelta(seconds=retry)
+                    self._set_view(
+                        self.view._replace(
+                            in_flight=False,
+                            problem=f"unexpected error ({type(exc).__name__}); retrying",
+                            problem_kind="unavailable",
+                            problem_type="UnavailableError",
+                            next_due=self._next_due,
+                        )
+                    )
             wake.wait(timeout=max(0.05, self.seconds_until_due()))
             wake.clear()
 

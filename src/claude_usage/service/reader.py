@@ -9,6 +9,7 @@ the history (`file_history`) are explicit steps, taken by `read()` and by the fa
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -255,10 +256,10 @@ class Reader:
         creds = self.service.current_credentials()
         key = self.key(creds)
         self.record_free_sources(key)
-        self._refuse_rejected(key, creds)
         known = self.snapshot(key)
         if not self._wants(known, max_age_s, is_poller):
             return known
+        self._refuse_rejected(key, creds)  # a request is wanted: not with a token the endpoint just rejected
         if self._held_back(known):
             if not self._asking_now(known):
                 return known._replace(held_back=True)
@@ -285,7 +286,8 @@ class Reader:
             try:
                 self._record(key, api)
             except TokenRejected as exc:
-                self._note_rejected(key, creds, exc)
+                if not creds.from_env:  # an env token's 403 may have fallen back to the stored login's reply
+                    self._note_rejected(key, creds, exc)
                 raise
             except RateLimited as exc:
                 until = self._note_rate_limit(key, exc.retry_after_s)
@@ -431,7 +433,9 @@ def _pending_observations(account: str, pending: list[dict[str, Any]]) -> list[O
         key = entry.get("key")
         resets_at = iso_or_none(entry.get("resets_at"))
         first, last = iso_or_none(entry.get("first_seen_at")), iso_or_none(entry.get("observed_at"))
-        if not isinstance(key, str) or isinstance(value, bool) or not isinstance(value, (int, float)) or last is None:
+        if not isinstance(key, str) or not key or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if last is None or not math.isfinite(value):  # a damaged document's NaN never reaches the history
             continue
         for when in dict.fromkeys(t for t in (first, last) if t is not None):
             found.append(Observation(account, key, float(value), resets_at, "statusline", when))
