@@ -337,7 +337,7 @@ class History:
     def _once(self, op: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
         if not write:
             return op(self._conn)
-        with _transaction(self._conn):
+        with transaction(self._conn):
             return op(self._conn)
 
     def _follow(self) -> None:
@@ -390,8 +390,11 @@ def _seam(path: Path, doing: str) -> Iterator[None]:
 
 
 @contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE (wait for the write lock now, not at the first write) ... COMMIT, or ROLLBACK."""
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (wait for the write lock now, not at the first write) ... COMMIT, or ROLLBACK.
+
+    The transcript index's SQLite file uses it too.
+    """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -600,7 +603,7 @@ def _setup(path: Path, clock: Clock, busy_s: float) -> tuple[sqlite3.Connection,
             conn = _connect(path, busy_s)
         if state == "empty":
             conn.execute("PRAGMA journal_mode = WAL")
-            with _transaction(conn):
+            with transaction(conn):
                 if conn.execute("PRAGMA user_version").fetchone()[0] == 0:
                     _create(conn)
         return _tuned(conn), notice
@@ -638,7 +641,7 @@ def _create(conn: sqlite3.Connection) -> None:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an older schema to SCHEMA_VERSION in one transaction (re-checked once the write lock is held)."""
-    with _transaction(conn):
+    with transaction(conn):
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == 1:
             _migrate_1_to_2(conn)

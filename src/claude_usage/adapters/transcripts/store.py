@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
+from claude_usage.adapters.history import transaction as transaction
 from claude_usage.errors import UnavailableError
 
 if TYPE_CHECKING:
@@ -203,19 +204,6 @@ def _move_aside(path: str, kind: str) -> str:
             os.replace(f"{path}{suffix}", aside + suffix)
     os.replace(path, aside)
     return aside
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def root_ids(conn: sqlite3.Connection, dirs: Sequence[str], *, create: bool) -> list[int]:
