@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claude_usage.adapters.transcripts import TranscriptIndex, config_roots, index_path, lines
 from claude_usage.adapters.transcripts.scan import ScanStats
@@ -355,3 +357,54 @@ def test_the_mapped_reader_finds_what_the_buffered_one_finds(claude: Path, monke
         (len(buffered[0]), len(buffered[1]), buffered[2] < size),
         lines.read_range(str(path), 0, size, True),
     )
+
+
+_PIECES = (b"{", b'"usage":', b'"usage":{', b"usage", b'":{', b"x" * 40, b"\n", b"a{b{c{", b"{" * 9)
+
+
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=60),
+    lo=st.integers(0, 30),
+    cut=st.integers(0, 30),
+    sparse=st.sampled_from((1, 16, 10_000)),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_brace_to_brace_search_finds_every_marker_a_plain_search_finds(
+    pieces: list[bytes], lo: int, cut: int, sparse: int
+) -> None:
+    """Sparse braces, dense ones (the marker searched for over a growing span), markers across a span's
+    end, at `lo`, touching `hi`: the same hits, in the same order, as bytes.find, in bytes and mmap,
+    with the spans searched by bytes.find and by memmem."""
+    import mmap
+
+    buf = b"".join(pieces)
+    hi = max(len(buf) - cut, 0)
+    expected, at = [], buf.find(lines.MARKER, lo, hi)
+    while at >= 0:
+        expected.append(at)
+        at = buf.find(lines.MARKER, at + 1, hi)
+    saved = lines._SPARSE, lines._SPARSE_MEMMEM, lines._SPAN, lines._MAX_SPAN, lines._BURST
+    lines._SPARSE, lines._SPARSE_MEMMEM, lines._SPAN, lines._MAX_SPAN, lines._BURST = sparse, sparse, 16, 40, 3
+    try:
+        views: list[Any] = [buf]
+        if buf:
+            anon = mmap.mmap(-1, len(buf))
+            anon.write(buf)
+            views.append(anon)
+        for view in views:
+            for fast in (False, True):  # bytes.find, and libc's memmem where there is one
+                search = lines._searcher(view, fast)
+                assert expected == list(lines._markers(view, lo, hi, search))
+                del search
+    finally:
+        lines._SPARSE, lines._SPARSE_MEMMEM, lines._SPAN, lines._MAX_SPAN, lines._BURST = saved
+
+
+def test_libc_memmem_is_used_where_there_is_one() -> None:
+    """On Linux (glibc or musl) the fast search is memmem, and it finds what bytes.find finds."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("memmem is looked up in the C library this process links")
+    assert lines._memmem() is not None
+    buf = b"x" * 100 + lines.MARKER + b"y" * 50 + lines.MARKER
+    search, _ = lines._searcher(buf, True)
+    assert (100, 159, -1) == (search(0, len(buf)), search(101, len(buf)), search(101, len(buf) - 1))
