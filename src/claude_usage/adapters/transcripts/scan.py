@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from claude_usage.adapters.transcripts.lines import Chunk, Entry
     from claude_usage.adapters.transcripts.roots import Roots
+    from claude_usage.adapters.transcripts.store import Sums
 
 CHUNK_BYTES = 32 * 1024 * 1024  # a file above this is read in pieces, so one huge file uses every core
 PARALLEL_MIN_BYTES = 24 * 1024 * 1024  # below this, worker processes cost more than they save
@@ -246,11 +247,11 @@ def _run(
     count = workers if workers is not None else min(2 * (os.cpu_count() or 1), 8)
     pool = _pool(count) if count > 1 and total >= PARALLEL_MIN_BYTES and len(tasks) > 1 else None
     done = 0
-    pending: list[tuple[_Task, Chunk]] = []
+    pending: list[tuple[_Task, Chunk, list[Sums]]] = []
     pending_entries = 0
     broken: set[int] = set()  # files whose read stopped short: later pieces are dropped
     try:
-        for task, chunk in _results(tasks, pool):
+        for task, chunk, sums in _results(tasks, pool, first):
             done += task.end - task.start
             if task.file_id in broken:
                 continue
@@ -260,7 +261,7 @@ def _run(
                 continue
             if not task.last and chunk[2] != task.end:
                 broken.add(task.file_id)  # changed under us: the rest waits for the next scan
-            pending.append((task, chunk))
+            pending.append((task, chunk, sums))
             pending_entries += len(chunk[0])
             if pending_entries >= COMMIT_ENTRIES:
                 _file(conn, pending, resets, listed, stats, first)
@@ -285,52 +286,62 @@ def _pool(count: int) -> Pool:
     return multiprocessing.get_context(method).Pool(count)
 
 
-def _read(piece: tuple[str, int, int]) -> tuple[bytes, list[tuple[int, str]], int, bytes | None, str | None]:
-    """A worker's job: one piece, parsed with orjson; its entries marshalled (a third of pickle's cost to
-    load, for the process that files them)."""
-    entries, bad, end, head, error = read_range(*piece, True)
-    return marshal.dumps(entries), bad, end, head, error
+_Packed = tuple[bytes, list[tuple[int, str]], int, "bytes | None", "str | None", bytes]
 
 
-def _unpacked(
-    chunk: tuple[bytes, list[tuple[int, str]], int, bytes | None, str | None],
-) -> Chunk:
-    entries: list[Entry] = marshal.loads(chunk[0])  # noqa: S302 - from our own worker process
-    return entries, chunk[1], chunk[2], chunk[3], chunk[4]
+def _read(piece: tuple[str, int, int, bool]) -> _Packed:
+    """A worker's job: one piece, parsed with orjson; its entries (and for a first scan their sums)
+    marshalled: a third of pickle's cost to load, for the process that files them."""
+    path, start, end, summed = piece
+    entries, bad, end, head, error = read_range(path, start, end, True)
+    sums = store.group_sums(entries) if summed else []
+    return marshal.dumps(entries), bad, end, head, error, marshal.dumps(sums)
 
 
-def _results(tasks: list[_Task], pool: Pool | None) -> Iterator[tuple[_Task, Chunk]]:
-    """Each task with its chunk, in task order. The workers never wait for this process: their results
-    (a few bytes per entry) queue here, so a big piece at the head holds up nothing but the filing."""
+def _unpacked(packed: _Packed) -> tuple[Chunk, list[Sums]]:
+    entries: list[Entry] = marshal.loads(packed[0])  # noqa: S302 - from our own worker process
+    sums: list[Sums] = marshal.loads(packed[5])  # noqa: S302
+    return (entries, packed[1], packed[2], packed[3], packed[4]), sums
+
+
+def _results(tasks: list[_Task], pool: Pool | None, summed: bool) -> Iterator[tuple[_Task, Chunk, list[Sums]]]:
+    """Each task with its chunk (and with `summed`, its entries' sums), in task order. The workers never
+    wait for this process: their results (a few bytes per entry) queue here, so a big piece at the head
+    holds up nothing but the filing."""
     if pool is None:
         for task in tasks:
-            yield task, read_range(task.seen.path, task.start, task.end, False)
+            chunk = read_range(task.seen.path, task.start, task.end, False)
+            yield task, chunk, store.group_sums(chunk[0]) if summed else []
         return
-    pieces = [(task.seen.path, task.start, task.end) for task in tasks]
-    for task, chunk in zip(tasks, pool.imap(_read, pieces, chunksize=1), strict=True):
-        yield task, _unpacked(chunk)
+    pieces = [(task.seen.path, task.start, task.end, summed) for task in tasks]
+    for task, packed in zip(tasks, pool.imap(_read, pieces, chunksize=1), strict=True):
+        yield (task, *_unpacked(packed))
 
 
 def _file(
     conn: sqlite3.Connection,
-    pending: list[tuple[_Task, Chunk]],
+    pending: list[tuple[_Task, Chunk, list[Sums]]],
     resets: dict[int, Seen],
     listed: list[int],
     stats: ScanStats,
     first: bool,
 ) -> None:
-    """One transaction: the pieces' entries and bad lines, and each file's new offset and stat."""
+    """One transaction: the pieces' entries and bad lines (on a first scan, their sums: every entry is
+    kept until the ranking at the end, which redoes the sums of the few files it changes), and each
+    file's new offset and stat."""
     if not pending:
         return
     files: list[tuple[object, ...]] = []  # (stat, offset, head, id) of files read from their start
     stay: list[tuple[object, ...]] = []  # (stat, offset, id) of files read on from an offset
     with store.transaction(conn):
-        for task, chunk in pending:
+        for task, chunk, sums in pending:
             entries, bad, end, head, _ = chunk
             if task.file_id in resets:
                 store.forget_entries(conn, task.file_id)
                 del resets[task.file_id]
             stats.entries += store.add_entries(conn, task.file_id, entries, track=not first)
+            if first:
+                store.add_sums(conn, task.file_id, sums)
             store.add_bad(conn, task.file_id, bad)
             stats.bad_lines += len(bad)
             stats.bytes_read += end - task.start
@@ -352,5 +363,3 @@ def _file(
         store.bump(conn)
         if not first:  # a first scan ranks everything once, when all is in
             store.rerank(conn, listed)
-        else:  # all kept so far: sum them now, while the workers read; the ranking redoes the few it changes
-            store.refresh_sums(conn)

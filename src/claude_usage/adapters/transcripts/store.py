@@ -274,14 +274,52 @@ def forget_entries(conn: sqlite3.Connection, file_id: int) -> None:
 def add_entries(conn: sqlite3.Connection, file_id: int, entries: Iterable[Entry], *, track: bool = True) -> int:
     """Insert a file's new entries; how many. The caller bumps the generation once per transaction.
 
-    `track`: mark their responses for ranking (not needed when the whole index will be ranked)."""
+    `track`: mark their responses for ranking and their file's sums for redoing; without it (a first
+    scan, which ranks the whole index at the end) the caller adds their `group_sums` itself."""
     rows = [(file_id, e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries]
     conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    if rows:
+    if rows and track:
         conn.execute("INSERT OR IGNORE INTO stale VALUES (?)", (file_id,))
     if track:
         conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
     return len(rows)
+
+
+# A `sums` row without its file_id: (q, model, long, n, input, output, c5, c1, cr, first, last)
+Sums = tuple[int, str, int, int, int, int, int, int, int, int, int]
+
+
+def group_sums(entries: Iterable[Entry]) -> list[Sums]:
+    """The `sums` rows (without file_id) of entries that are all kept: what `_REFRESH` computes in SQL,
+    done where the entries are (a worker of a first scan) so the filing process only adds them up."""
+    groups: dict[tuple[int, str, int], list[int]] = {}
+    for e in entries:
+        ts = e[1]
+        key = (ts // QUARTER_US, e[2], 1 if e[6] + e[8] + e[10] > LONG_CONTEXT_THRESHOLD else 0)
+        row = groups.get(key)
+        if row is None:
+            groups[key] = [1, e[6], e[7], e[8] - e[9], e[9], e[10], ts, ts]
+        else:
+            row[0] += 1
+            row[1] += e[6]
+            row[2] += e[7]
+            row[3] += e[8] - e[9]
+            row[4] += e[9]
+            row[5] += e[10]
+            row[6] = min(row[6], ts)
+            row[7] = max(row[7], ts)
+    return [(*key, *row) for key, row in groups.items()]  # type: ignore[misc]
+
+
+def add_sums(conn: sqlite3.Connection, file_id: int, rows: Sequence[Sums]) -> None:
+    """Add `group_sums` rows to a file's `sums` (a file read in several pieces shares quarter hours)."""
+    conn.executemany(
+        "INSERT INTO sums VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, q, model, long) DO UPDATE"
+        " SET n = n + excluded.n, input = input + excluded.input, output = output + excluded.output,"
+        " c5 = c5 + excluded.c5, c1 = c1 + excluded.c1, cr = cr + excluded.cr,"
+        " first = min(first, excluded.first), last = max(last, excluded.last)",
+        [(file_id, *row) for row in rows],
+    )
 
 
 def add_bad(conn: sqlite3.Connection, file_id: int, bad: Sequence[tuple[int, str]]) -> None:
@@ -330,9 +368,17 @@ def rerank(conn: sqlite3.Connection, listed: Sequence[int], *, everything: bool 
     conn.execute("DELETE FROM temp.dirty")
     if conn.execute("SELECT 1 FROM temp.dup LIMIT 1").fetchone() is None:
         return
-    conn.execute("INSERT OR IGNORE INTO stale SELECT file_id FROM entry WHERE msg_id IN (SELECT msg_id FROM temp.dup)")
+    if not summed:
+        conn.execute(
+            "INSERT OR IGNORE INTO stale SELECT file_id FROM entry WHERE msg_id IN (SELECT msg_id FROM temp.dup)"
+        )
     conn.execute("UPDATE entry SET kept = 0 WHERE msg_id IN (SELECT msg_id FROM temp.dup)")
     conn.execute(_RANK.format(only_dirty="AND e.msg_id IN (SELECT msg_id FROM temp.dup)"))
+    if summed:  # every entry was in its file's sums: only the files of the copies that lost are off
+        conn.execute(
+            "INSERT OR IGNORE INTO stale SELECT file_id FROM entry"
+            " WHERE kept = 0 AND msg_id IN (SELECT msg_id FROM temp.dup)"
+        )
 
 
 def refresh_sums(conn: sqlite3.Connection) -> None:
