@@ -1,6 +1,6 @@
 """`claude-usage report` on a generated config dir, beside ccusage, every total checked against the oracle.
 
-    python -m benchmarks.scan [--size 100M|1G] [--dir DIR] [--runs 10] [--appends 5] [--cold-runs 3]
+    python -m benchmarks.scan [--size 100M|1G] [--dir DIR] [--runs 10] [--appends 5] [--cold-runs 3] [--brace-heavy]
                               [--ccusage PATH]
 
 Generates (once, kept under DIR) a realistic config dir of the given size with benchmarks/transcripts_corpus.py,
@@ -37,7 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import LEAKY_ENV, console_script, ms, print_machine, print_table, summarize
-from benchmarks.transcripts_corpus import extend, generate, merge
+from benchmarks.transcripts_corpus import (
+    BRACE_HEAVY_CODE_SHARE,
+    CODE_SHARE,
+    GENERATOR_VERSION,
+    extend,
+    generate,
+    merge,
+)
 from claude_usage.adapters.pricing import load_table
 from claude_usage.core.pricing import COST_SCALE
 
@@ -99,6 +106,12 @@ def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int, int, str]
     if proc.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {err.decode()[-500:]}")
     return wall, peak[0], peak[1], out.decode()
+
+
+def _ends_a_line(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 def check_ours(env: dict[str, str], oracle: dict[str, Any]) -> list[str]:
@@ -167,16 +180,23 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=5, help="1 MB appends, each followed by a run")
     parser.add_argument("--cold-runs", type=int, default=3, help="cold runs of each, alternately (median)")
     parser.add_argument("--ccusage", help="the ccusage executable (default: on PATH or ./node_modules/.bin)")
+    parser.add_argument(
+        "--brace-heavy",
+        action="store_true",
+        help="tool results with ~2.2 braces per KB (real code: ~0.6): where the brace-to-brace search pays least",
+    )
     args = parser.parse_args()
     print_machine()
     table = load_table()
     base = Path(args.dir)
-    corpus = base / f"corpus-{args.size}-{args.seed}"
+    heavy = "-braces" if args.brace_heavy else ""
+    corpus = base / f"corpus-{args.size}-{args.seed}-v{GENERATOR_VERSION}{heavy}"
+    share = BRACE_HEAVY_CODE_SHARE if args.brace_heavy else CODE_SHARE
     oracle_file = corpus / "oracle.json"
     if not oracle_file.exists():
         shutil.rmtree(corpus, ignore_errors=True)
         started = time.perf_counter()
-        oracle = generate(str(corpus / ".claude"), SIZES[args.size], args.seed, table).to_json()
+        oracle = generate(str(corpus / ".claude"), SIZES[args.size], args.seed, table, share).to_json()
         oracle_file.write_text(json.dumps(oracle))
         print(
             f"generated {oracle['bytes']:,} bytes in {oracle['files']} files in {time.perf_counter() - started:.1f} s"
@@ -225,11 +245,15 @@ def main() -> None:
     rss = max(w[1] for w in warm) / 1024
     rows.append(["ours: re-run, nothing changed", f"{ms(stats.median)} (p95 {ms(stats.p95)})", f"{rss:.0f} MiB"])
 
-    sessions = sorted(k.split("|", 1) for k in oracle["by_session"])
+    projects = corpus / ".claude" / "projects"
+    complete = [  # session files whose last line is ended (Claude Code is not writing one right now)
+        f"{project}/{session}.jsonl"
+        for project, session in sorted(k.split("|", 1) for k in oracle["by_session"])
+        if _ends_a_line(projects / project / f"{session}.jsonl")
+    ]
     appended = []
     for n in range(args.appends):
-        project, session = sessions[n % len(sessions)]
-        relpath = f"{project}/{session}.jsonl"
+        relpath = complete[n % len(complete)]
         done = int(oracle.get("appends", 0))  # a seed never used on this corpus: new responses only
         more = extend(str(corpus / ".claude"), relpath, 1024 * 1024, 1000 + done, table)
         oracle = {**merge(oracle, more), "appends": done + 1}

@@ -45,9 +45,78 @@ MODELS = (
     ("claude-opus-4-5-20251101", 4),
     ("claude-sonnet-5-preview", 2),  # not in the table: priced as its family's model, flagged
 )
+GENERATOR_VERSION = 2  # in the name of a kept corpus: a changed generator makes a new one
 START = datetime(2026, 9, 1, tzinfo=timezone.utc)
 DAYS = 75
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+# What a file or a command prints, a line at a time: Python, TypeScript, JSON, test and log output (their
+# braces, quotes and backslashes are what the scan's byte search meets in real tool results).
+_CODE_LINES = (
+    "def {f}({a}, {b}=None):",
+    '    """Return the {a} of {b}, or {{}} when there is none."""',
+    "    if {a} is None:",
+    "        return {{}}",
+    '    {b} = {{"{a}": {n}, "{f}": [{m}, {n}]}}',
+    "    for {a} in sorted({b}.items(), key=lambda kv: kv[1]):",
+    '        print(f"{{{a}!r}}: {{{b}[{a}]}}")',
+    "    return {f}_{a}({b}, strict=True)",
+    "class {F}({G}):",
+    "",
+    "export function {f}({a}: string, {b}: number): Promise<{F}> {{",
+    "  const {a} = await fetch(`/api/{f}/${{{b}}}`);",
+    '  if (!{a}.ok) {{ throw new Error("{f} failed: " + {a}.status); }}',
+    "  return {{ ...{a}, {b}: {n} }};",
+    "}}",
+    '  "{a}": {{ "{b}": {n}, "{f}": "{F}" }},',
+    '  "{f}": [{n}, {m}, "{a}\\{b}"],',
+    "$ pytest -q tests/test_{f}.py",
+    "....F...s.. [ 70%]",
+    "FAILED tests/test_{f}.py::test_{a} - AssertionError: {n} != {m}",
+    "2026-07-02 09:14:{n:02d},{m:03d} INFO {f}: processed {m} rows in {n} ms",
+    "The {a} is read once, then {b} is filled from it; {f} keeps the first {n} and drops the rest.",
+)
+# Lines without braces. How often a line above is drawn instead (`code_share`) sets how many braces the
+# text has, which is what the scan's brace-to-brace search (adapters/transcripts/lines.py) meets: 0.07
+# gives ~0.6 braces per KB of JSON, as in real code (CPython's own sources: 0.57 per KB; the JavaScript
+# of ccusage's node_modules: 0.37); 0.25 (`benchmarks/scan.py --brace-heavy`) gives ~2.2 per KB.
+CODE_SHARE = 0.07
+BRACE_HEAVY_CODE_SHARE = 0.25
+_PLAIN_LINES = (
+    "import os",
+    "from {a} import {b}, {f}",
+    "    # {a} before {b}: the {f} depends on it",
+    "    {a} = {b}.{f}({n}, {m})",
+    "    if not {a}:",
+    "        raise ValueError(f'no {a} in ' + str({b}))",
+    "    return [{a} for {a} in {b} if {a}.{f} > {n}]",
+    "  const {a} = {b}.map(({f}) => {f}.{a} * {n});",
+    "  return {a}.filter(Boolean).length > {m};",
+    "drwxr-xr-x  {n} ana ana  4096 Jul  2 09:{n:02d} {a}",
+    "-rw-r--r--  1 ana ana {m:6d} Jul  2 09:{n:02d} {f}.py",
+    "tests/test_{f}.py::test_{a}_{b} PASSED",
+    "{m} passed, {n} skipped in {n}.{m}s",
+    "Traceback (most recent call last):",
+    '  File "/home/ana/src/{a}/{f}.py", line {m}, in {b}',
+)
+_NAMES = ("rows", "path", "total", "usage", "cost", "window", "reply", "token", "entry", "block", "model", "index")
+
+
+def _code_pool(rng: random.Random, size: int, code_share: float = CODE_SHARE) -> str:
+    """About `size` characters of numbered source lines and output, as Claude Code's Read tool shows them."""
+    out: list[str] = []
+    length = 0
+    number = 1
+    while length < size:
+        a, b, f = rng.sample(_NAMES, 3)
+        line = rng.choice(_CODE_LINES if rng.random() < code_share else _PLAIN_LINES).format(
+            a=a, b=b, f=f, F=f.title(), G=a.title(), n=rng.randint(0, 59), m=rng.randint(0, 999)
+        )
+        out.append(f"{number:6d}\u2192{line}")
+        length += len(out[-1]) + 1
+        number = 1 if rng.random() < 0.01 else number + 1
+    return "\n".join(out)
 
 
 def _iso(when: datetime) -> str:
@@ -172,20 +241,26 @@ class _Writer:
 class Generator:
     """The corpus writer: a seeded random source, the content pool, the candidates and the oracle."""
 
-    def __init__(self, root: str, size: int, seed: int, table: PriceTable) -> None:
+    def __init__(self, root: str, size: int, seed: int, table: PriceTable, code_share: float = CODE_SHARE) -> None:
         self.root, self.size, self.table = root, size, table
         self.rng = random.Random(seed)  # noqa: S311 - a reproducible corpus, not a secret
         self.oracle = Oracle()
         self.candidates: dict[tuple[str, bool, str | None], list[_Candidate]] = defaultdict(list)
         self.loose: list[_Candidate] = []
         self.main_ids: set[str] = set()
-        raw = base64.b64encode(self.rng.randbytes(3 * 1024 * 1024)).decode()
-        self.pool = "\n".join(raw[i : i + 76] for i in range(0, len(raw), 76))
+        self.base64 = base64.b64encode(self.rng.randbytes(3 * 1024 * 1024)).decode()
+        self.pool = _code_pool(self.rng, 3 * 1024 * 1024, code_share)
         self.models = [name for name, weight in MODELS for _ in range(weight)]
 
     def text(self, n: int) -> str:
+        """n characters of file contents, command output or prose (what tool results and replies hold)."""
         start = self.rng.randrange(0, len(self.pool) - n - 1)
         return self.pool[start : start + n]
+
+    def image(self, n: int) -> str:
+        """n characters of base64 (a pasted screenshot)."""
+        start = self.rng.randrange(0, len(self.base64) - n - 1)
+        return self.base64[start : start + n]
 
     def record(self, doc: dict[str, Any], relpath: str, line: int, project: str, session: str) -> None:
         usage = doc["message"]["usage"]
@@ -376,7 +451,7 @@ class Generator:
         rng = self.rng
         kind = rng.random()
         if kind < 0.03:  # a pasted screenshot
-            data = self.text(rng.randint(60_000, 400_000)).replace("\n", "")
+            data = self.image(rng.randint(60_000, 400_000))
             content: Any = [{"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": data}}]
             extra: dict[str, Any] = {}
         elif kind < 0.05:  # a Task tool's result: a decoy usage object on a user line
@@ -453,9 +528,9 @@ def merge(into: dict[str, Any], more: Oracle) -> dict[str, Any]:
     return out
 
 
-def generate(root: str, size: int, seed: int, table: PriceTable) -> Oracle:
+def generate(root: str, size: int, seed: int, table: PriceTable, code_share: float = CODE_SHARE) -> Oracle:
     """Write a config dir of about `size` bytes under `root` (which must not hold one yet); its oracle."""
-    gen = Generator(root, size, seed, table)
+    gen = Generator(root, size, seed, table, code_share)
     rng = gen.rng
     projects = [f"-home-ana-src-{name}" for name in ("shop", "api-server", "docs", "infra", "ml_pipeline", "site")]
     projects += [f"-home-ana-work-proj{i}" for i in range(max(0, size // (80 * 1024 * 1024)))]
