@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, NamedTuple
 
 from claude_usage.adapters.transcripts import store
-from claude_usage.adapters.transcripts.lines import HEAD_BYTES, head_digest, read_range
+from claude_usage.adapters.transcripts.lines import HEAD_BYTES, head_digest, preload, read_range
 
 if TYPE_CHECKING:
     import sqlite3
@@ -282,7 +282,7 @@ def _pool(count: int) -> Pool:
     # fork is cheapest, but only safe while this process has a single thread (and on Linux).
     method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
     if method == "fork":
-        import orjson  # noqa: F401 - imported once here, inherited by every worker (~30 ms each otherwise)
+        preload()
 
     return multiprocessing.get_context(method).Pool(count)
 
