@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from claude_usage.adapters.paths import user_data_dir
+from claude_usage.adapters.sqltx import transaction
 from claude_usage.adapters.store import FileLock, StoreError
 from claude_usage.clock import SystemClock
 from claude_usage.core.times import iso_or_none, parse_time
@@ -387,22 +388,6 @@ def _seam(path: Path, doing: str) -> Iterator[None]:
         raise HistoryError(f"cannot {doing} {path}: {exc}") from exc
     except OSError as exc:
         raise HistoryError(f"cannot {doing} {path}: {exc.strerror or exc}") from exc
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE (wait for the write lock now, not at the first write) ... COMMIT, or ROLLBACK.
-
-    The transcript index's SQLite file uses it too.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # --- opening: inspect, then create, migrate or move aside under the setup lock ------------------------

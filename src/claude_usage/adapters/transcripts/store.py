@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypeVar
 
-from claude_usage.adapters.history import transaction as transaction
+from claude_usage.adapters.sqltx import transaction as transaction
 from claude_usage.errors import UnavailableError
 
 if TYPE_CHECKING:
