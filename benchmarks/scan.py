@@ -252,10 +252,12 @@ def main() -> None:
         if _ends_a_line(projects / project / f"{session}.jsonl")
     ]
     appended = []
-    for n in range(args.appends):
+    if not complete:
+        notes.append("no session file ends with a complete line: no appends measured")
+    for n in range(args.appends if complete else 0):
         relpath = complete[n % len(complete)]
         done = int(oracle.get("appends", 0))  # a seed never used on this corpus: new responses only
-        more = extend(str(corpus / ".claude"), relpath, 1024 * 1024, 1000 + done, table)
+        more = extend(str(corpus / ".claude"), relpath, 1024 * 1024, 1000 + done, table, share)
         oracle = {**merge(oracle, more), "appends": done + 1}
         oracle_file.write_text(json.dumps(oracle))
         appended.append(measure(ours, env))

@@ -496,10 +496,10 @@ class Generator:
         w.close()
 
 
-def extend(root: str, relpath: str, size: int, seed: int, table: PriceTable) -> Oracle:
+def extend(root: str, relpath: str, size: int, seed: int, table: PriceTable, code_share: float = CODE_SHARE) -> Oracle:
     """Append about `size` bytes of new turns (new responses only) to the session file at `relpath` (a
     complete file: its last line ended); the oracle of what was appended, to be added to the corpus's."""
-    gen = Generator(root, size, seed, table)
+    gen = Generator(root, size, seed, table, code_share)
     project, session = relpath.split("/")[0], relpath.split("/")[-1].removesuffix(".jsonl")
     w = _Writer(gen, relpath, project, session, False, append=True)
     base = {"isSidechain": False, "userType": "external", "cwd": "/x", "sessionId": session, "version": "2.1.37"}

@@ -408,3 +408,15 @@ def test_libc_memmem_is_used_where_there_is_one() -> None:
     buf = b"x" * 100 + lines.MARKER + b"y" * 50 + lines.MARKER
     search, _ = lines._searcher(buf, True)
     assert (100, 159, -1) == (search(0, len(buf)), search(101, len(buf)), search(101, len(buf) - 1))
+
+
+def test_small_pieces_travel_together_and_a_big_one_alone() -> None:
+    """Batches keep the order; a piece of BATCH_BYTES or more is never batched with another."""
+    from claude_usage.adapters.transcripts import scan
+
+    mib = 1024 * 1024
+    sizes = [1000, 32 * mib, 100, 5 * mib, 10, 20, 3 * mib, 2 * mib]
+    pieces = [(f"f{i}", 0, size, True) for i, size in enumerate(sizes)]
+    batches = scan._batches(pieces)
+    assert pieces == [piece for batch in batches for piece in batch]
+    assert [["f0"], ["f1"], ["f2"], ["f3"], ["f4", "f5", "f6", "f7"]] == [[p[0] for p in b] for b in batches]

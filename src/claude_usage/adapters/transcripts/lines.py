@@ -6,7 +6,7 @@ still writing is left for the next scan. Lines are read in blocks of BLOCK bytes
 `"usage":{` (Claude Code writes compact JSON, so a usage object always looks like that; a string cannot
 contain it, its quotes would be escaped) picks the few lines worth parsing, and only those are parsed
 with orjson: tool results, images and snapshots, most of the bytes, are never decoded. Where braces are
-rare (base64 images, prose, most code) the search jumps from brace to brace (see `_markers`).
+rare (base64 images, prose) the search jumps from brace to brace (see `_markers`).
 
 A parsed line counts when it is `"type":"assistant"` with `message.usage`; other lines carrying a usage
 object (a Task tool's result, `progress`) are not billing entries and are passed over. A line that
@@ -244,7 +244,7 @@ def _scan(
 def _markers(buf: bytes, lo: int, hi: int, search: Searcher) -> Iterator[int]:
     """Where each MARKER in buf[lo:hi] starts, in order (`search`: see `_searcher`).
 
-    Where braces are rare (base64 images, prose, most code) it jumps from `{` to `{` (a one-byte search
+    Where braces are rare (base64 images, prose) it jumps from `{` to `{` (a one-byte search
     is memchr, ~10 GB/s; a nine-byte one runs at ~1.6 GB/s) and looks at the bytes before each. Where
     they come denser than one per _SPARSE bytes (JSON in a tool result, brace-heavy code), looking at each
     would cost more than it saves: there it searches for the whole marker over a span, doubling the span

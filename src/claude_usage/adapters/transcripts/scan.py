@@ -304,15 +304,17 @@ def _read_batch(pieces: list[tuple[str, int, int, bool]]) -> list[_Packed]:
 
 
 def _batches(pieces: list[tuple[str, int, int, bool]]) -> list[list[tuple[str, int, int, bool]]]:
-    """The pieces in order, consecutive ones together until a batch holds BATCH_BYTES (a big piece alone)."""
+    """The pieces in order, consecutive ones together until a batch holds BATCH_BYTES; a piece of that
+    size or more goes alone (an incremental scan can have a small append before a big piece)."""
     batches: list[list[tuple[str, int, int, bool]]] = []
     size = BATCH_BYTES
     for piece in pieces:
-        if size >= BATCH_BYTES:
+        length = piece[2] - piece[1]
+        if size >= BATCH_BYTES or length >= BATCH_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(piece)
-        size += piece[2] - piece[1]
+        size += length
     return batches
 
 
