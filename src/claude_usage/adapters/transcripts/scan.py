@@ -293,10 +293,14 @@ _Packed = tuple[bytes, list[tuple[int, str]], int, "bytes | None", "str | None",
 def _read(piece: tuple[str, int, int, bool]) -> _Packed:
     """A worker's job: one piece, parsed with orjson; its entries (and for a first scan their sums)
     marshalled: a third of pickle's cost to load, for the process that files them."""
-    path, start, end, summed = piece
-    entries, bad, end, head, error = read_range(path, start, end, True)
-    sums = store.group_sums(entries) if summed else []
+    (entries, bad, end, head, error), sums = _read_piece(*piece, True)
     return marshal.dumps(entries), bad, end, head, error, marshal.dumps(sums)
+
+
+def _read_piece(path: str, start: int, end: int, summed: bool, fast: bool) -> tuple[Chunk, list[Sums]]:
+    """One piece read (`fast`: see read_range), with its entries' sums when `summed` (a first scan)."""
+    chunk = read_range(path, start, end, fast)
+    return chunk, store.group_sums(chunk[0]) if summed else []
 
 
 def _read_batch(pieces: list[tuple[str, int, int, bool]]) -> list[_Packed]:
@@ -330,8 +334,7 @@ def _results(tasks: list[_Task], pool: Pool | None, summed: bool) -> Iterator[tu
     holds up nothing but the filing."""
     if pool is None:
         for task in tasks:
-            chunk = read_range(task.seen.path, task.start, task.end, False)
-            yield task, chunk, store.group_sums(chunk[0]) if summed else []
+            yield (task, *_read_piece(task.seen.path, task.start, task.end, summed, False))
         return
     pieces = [(task.seen.path, task.start, task.end, summed) for task in tasks]
     found = (packed for batch in pool.imap(_read_batch, _batches(pieces), chunksize=1) for packed in batch)

@@ -278,9 +278,9 @@ def add_entries(conn: sqlite3.Connection, file_id: int, entries: Iterable[Entry]
     scan, which ranks the whole index at the end) the caller adds their `group_sums` itself."""
     rows = [(file_id, e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], e[10], 1) for e in entries]
     conn.executemany("INSERT INTO entry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    if rows and track:
-        conn.execute("INSERT OR IGNORE INTO stale VALUES (?)", (file_id,))
     if track:
+        if rows:
+            conn.execute("INSERT OR IGNORE INTO stale VALUES (?)", (file_id,))
         conn.executemany("INSERT OR IGNORE INTO temp.dirty VALUES (?)", [(r[4],) for r in rows if r[4] is not None])
     return len(rows)
 
